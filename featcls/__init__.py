@@ -1,0 +1,17 @@
+"""featcls: hand-crafted features, classical models and CNNs on the same folds."""
+
+from featcls.data import Dataset, load_builtin, load_folder, load_manifest, read_image
+from featcls.features import FEATURE_FAMILIES, FeatureExtractor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FEATURE_FAMILIES",
+    "Dataset",
+    "FeatureExtractor",
+    "load_builtin",
+    "load_folder",
+    "load_manifest",
+    "read_image",
+    "__version__",
+]

@@ -1,0 +1,44 @@
+"""Loading, decoding and preparing images: the first stage of featcls.
+
+Every loader returns a :class:`Dataset` whose ``X`` is a *sample table* (a DataFrame
+with an ``image`` column of paths or arrays and an optional ``mask`` column); all
+decoding goes through :func:`read_image`.
+"""
+
+from featcls.data._builtin import BUILTIN_DATASETS, load_builtin
+from featcls.data._dataset import Dataset
+from featcls.data._elpv import load_elpv
+from featcls.data._folder import load_folder, save_folder
+from featcls.data._image import (
+    CHANNEL_POLICIES,
+    check_image,
+    read_image,
+    read_mask,
+    split_channels,
+    to_float,
+)
+from featcls.data._manifest import load_manifest
+from featcls.data._preprocess import prepare_image
+from featcls.data._segment import auto_mask
+from featcls.data._synthetic import make_synthetic
+from featcls.data._table import as_sample_table
+
+__all__ = [
+    "BUILTIN_DATASETS",
+    "CHANNEL_POLICIES",
+    "Dataset",
+    "as_sample_table",
+    "auto_mask",
+    "check_image",
+    "load_builtin",
+    "load_elpv",
+    "load_folder",
+    "load_manifest",
+    "make_synthetic",
+    "prepare_image",
+    "read_image",
+    "read_mask",
+    "save_folder",
+    "split_channels",
+    "to_float",
+]

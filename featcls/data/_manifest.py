@@ -1,0 +1,182 @@
+"""Loading a data set described by a CSV manifest."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from featcls.data._dataset import Dataset, provenance
+from featcls.data._validate import (
+    SampleFiles,
+    check_on_error,
+    check_samples,
+    finish_skipping,
+)
+
+__all__ = ["load_manifest"]
+
+
+def _read_csv(csv: Path, required: list[str], text_columns: list[str]) -> pd.DataFrame:
+    try:
+        header = pd.read_csv(csv, nrows=0)
+    except pd.errors.EmptyDataError as exc:
+        raise ValueError(
+            f"Manifest {str(csv)!r} is empty; expected a CSV header."
+        ) from exc
+    missing = [c for c in required if c not in header.columns]
+    if missing:
+        names = ", ".join(map(repr, missing))
+        have = ", ".join(repr(str(c)) for c in header.columns) or "none"
+        raise ValueError(
+            f"Manifest {str(csv)!r} has no column(s) {names}; its columns are: {have}. "
+            "Pass the right column names (image_col, label_col, mask_col, group_col)."
+        )
+    return pd.read_csv(csv, dtype=dict.fromkeys(text_columns, str))
+
+
+def _cell(value: object) -> str | None:
+    """A stripped non-empty string, or None for an empty or missing cell."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def load_manifest(
+    csv: str | os.PathLike,
+    *,
+    image_col: str = "image",
+    label_col: str | None = "label",
+    mask_col: str | None = None,
+    group_col: str | None = None,
+    root: str | os.PathLike | None = None,
+    on_error: str = "raise",
+    validate: bool = True,
+    n_jobs: int | None = 1,
+) -> Dataset:
+    """Load a data set from a CSV manifest with one row per image.
+
+    Parameters
+    ----------
+    csv : str or os.PathLike
+        The manifest.
+    image_col : str, default="image"
+        Column of image paths, relative to ``root`` (absolute paths are kept).
+    label_col : str or None, default="label"
+        Column of class labels (read as strings); None for unlabelled data.
+    mask_col : str, optional
+        Column of mask paths, relative to ``root``.
+    group_col : str, optional
+        Column of groups (sample, patient, module, ...), kept as read.
+    root : str or os.PathLike, optional
+        Folder the paths are relative to; defaults to the CSV's folder.
+    on_error : {"raise", "skip"}, default="raise"
+        What to do with a row whose files cannot be used (see :func:`load_folder`) or
+        whose image, label, mask or group cell is empty.
+    validate : bool, default=True
+        Decode every image and mask once to check it; otherwise only check existence.
+    n_jobs : int, default=1
+        Threads used for validation (joblib).
+
+    Returns
+    -------
+    dataset : Dataset
+        ``X`` has the absolute paths in ``image`` (and ``mask``), the path as written
+        in the CSV in ``relpath`` (unless the CSV has such a column) and every other
+        column of the CSV except the label and group columns.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the CSV does not exist.
+    ValueError
+        If a named column is missing (the message lists the CSV's columns), the CSV
+        has no rows, ``on_error`` is invalid or nothing usable is left.
+    ImageReadError
+        For the first unusable row, with ``on_error='raise'``.
+    """
+    check_on_error(on_error)
+    csv = Path(csv).absolute()
+    if not csv.is_file():
+        raise FileNotFoundError(f"Manifest {str(csv)!r} does not exist.")
+    base = csv.parent if root is None else Path(root).absolute()
+    columns = [image_col] + [
+        c for c in (label_col, mask_col, group_col) if c is not None
+    ]
+    if len(set(columns)) != len(columns):
+        raise ValueError(
+            f"image_col, label_col, mask_col and group_col must differ; got {columns}."
+        )
+    text_columns = [c for c in (image_col, label_col, mask_col) if c is not None]
+    table = _read_csv(csv, columns, text_columns)
+    if table.empty:
+        raise ValueError(f"Manifest {str(csv)!r} has a header but no rows.")
+
+    samples: list[SampleFiles] = []
+    for row_number, row in enumerate(table.itertuples(index=False), start=2):
+        values = dict(zip(table.columns, row, strict=True))
+        where = f"line {row_number} of {str(csv)!r}"
+        image = _cell(values[image_col])
+        mask = _cell(values[mask_col]) if mask_col else None
+        empty = [
+            c for c, v in ((image_col, image), (mask_col, mask)) if c and v is None
+        ] + [c for c in (label_col, group_col) if c and _cell(values[c]) is None]
+        sample = SampleFiles(
+            image=str(base / image) if image else where,
+            mask=str(base / mask) if mask else None,
+        )
+        if empty:
+            sample.problem = (
+                f"Empty {', '.join(map(repr, empty))} cell on {where}; fill it in or "
+                "remove the row."
+            )
+        samples.append(sample)
+
+    failures = check_samples(
+        samples, validate=validate, on_error=on_error, n_jobs=n_jobs
+    )
+    bad = {position for position, _ in failures}
+    skipped = [(samples[p].image, str(problem)) for p, problem in failures]
+    keep = np.array([i for i in range(len(samples)) if i not in bad], dtype=np.intp)
+    ledger = finish_skipping(
+        skipped, n_kept=len(keep), where=str(csv), on_error=on_error
+    )
+
+    kept = table.iloc[keep].reset_index(drop=True)
+    extra = kept.drop(columns=columns)
+    clash = [c for c in ("image", "mask") if c in extra.columns]
+    if clash:
+        extra = extra.rename(columns={c: f"{c}_csv" for c in clash})
+    X = pd.DataFrame(
+        {"image": pd.Series([samples[i].image for i in keep], dtype=object)}
+    )
+    if mask_col:
+        X["mask"] = pd.Series([samples[i].mask for i in keep], dtype=object)
+    if "relpath" not in extra.columns:
+        X["relpath"] = kept[image_col].astype(object).map(_cell)
+    X = pd.concat([X, extra], axis=1)
+    y = None
+    if label_col:
+        y = np.asarray([_cell(v) for v in kept[label_col]], dtype=str)
+    groups = kept[group_col].to_numpy() if group_col else None
+    return Dataset(
+        X=X,
+        y=y,
+        groups=groups,
+        skipped=ledger,
+        name=csv.stem,
+        meta=provenance(
+            "load_manifest",
+            csv=str(csv),
+            root=str(base),
+            image_col=image_col,
+            label_col=label_col,
+            mask_col=mask_col,
+            group_col=group_col,
+            validate=validate,
+            on_error=on_error,
+        ),
+    )

@@ -1,0 +1,96 @@
+"""The sample table: one row per image, column ``image`` (a path or an array)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["as_sample_table"]
+
+_EXPECTED = (
+    "a DataFrame with an 'image' column, an (N, H, W) or (N, H, W, C) array, or a "
+    "list of image paths or arrays"
+)
+
+
+def object_column(values: Sequence[Any]) -> np.ndarray:
+    """A 1-D object array holding ``values`` (arrays are not broadcast into it)."""
+    column = np.empty(len(values), dtype=object)
+    for i, value in enumerate(values):
+        column[i] = value
+    return column
+
+
+def _check_item(item: Any, position: int) -> Any:
+    if isinstance(item, np.ndarray):
+        return item
+    if isinstance(item, (str, os.PathLike)):
+        return os.fspath(item)
+    raise TypeError(
+        f"Expected {_EXPECTED}; item {position} is a {type(item).__name__}, not a "
+        "path or an array."
+    )
+
+
+def as_sample_table(X: Any) -> pd.DataFrame:
+    """Convert what users pass as images into the sample table.
+
+    The sample table is a DataFrame with one row per image and a column ``image``
+    holding a path (str) or an in-memory array, plus an optional ``mask`` column and
+    any metadata. scikit-learn's splitters slice it like any table.
+
+    Parameters
+    ----------
+    X : DataFrame, ndarray, list, tuple or Series
+        A DataFrame with an ``image`` column is returned as is. An ``(N, H, W)`` or
+        ``(N, H, W, C)`` array becomes one row per image. A list, tuple or Series of
+        paths (str or os.PathLike) or arrays becomes the ``image`` column.
+
+    Returns
+    -------
+    table : DataFrame
+        The sample table; converted inputs get a fresh RangeIndex.
+
+    Raises
+    ------
+    ValueError
+        If a DataFrame has no ``image`` column, or a list or array is empty.
+    TypeError
+        If ``X`` (or one of its items) is of another type.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> table = as_sample_table(np.zeros((3, 8, 8), dtype=np.uint8))
+    >>> len(table), table["image"].iloc[0].shape
+    (3, (8, 8))
+    """
+    if isinstance(X, pd.DataFrame):
+        if "image" not in X.columns:
+            columns = ", ".join(repr(str(c)) for c in X.columns) or "none"
+            raise ValueError(
+                "The sample table must have an 'image' column (paths or arrays); the "
+                f"DataFrame has columns: {columns}."
+            )
+        return X
+    if isinstance(X, np.ndarray) and X.dtype != object:
+        if X.ndim not in (3, 4):
+            raise ValueError(
+                "An array of images must have shape (N, H, W) or (N, H, W, C); got "
+                f"shape {X.shape}."
+            )
+        if X.shape[0] == 0:
+            raise ValueError("An array of images must hold at least one image; got 0.")
+        items = list(X)
+    elif isinstance(X, (list, tuple, pd.Series, np.ndarray)):
+        values = X.tolist() if isinstance(X, pd.Series) else list(X)
+        if not values:
+            raise ValueError(f"Expected {_EXPECTED}; got an empty {type(X).__name__}.")
+        items = [_check_item(item, i) for i, item in enumerate(values)]
+    else:
+        raise TypeError(f"Expected {_EXPECTED}; got {type(X).__name__}.")
+    return pd.DataFrame({"image": object_column(items)})

@@ -1,0 +1,186 @@
+"""Feature extraction for one image: decode, prepare, mask, compute every family.
+
+Everything here runs inside joblib workers, so it is plain functions over plain data:
+an :class:`ExtractionConfig` and the image and mask sources of a few samples in, a row
+of floats, the mask's origin and notes about problems out. The workers never warn
+(warnings raised in a process pool are lost); the parent turns the notes into one
+:class:`~featcls.exceptions.FeatureWarning` per kind of problem.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from featcls.data import (
+    auto_mask,
+    check_image,
+    prepare_image,
+    read_image,
+    read_mask,
+    split_channels,
+    to_float,
+)
+from featcls.exceptions import FeatureWarning
+from featcls.features._context import ImageContext, MaskGeometry
+
+__all__ = ["ExtractionConfig", "compute_family", "extract_chunk", "extract_sample"]
+
+#: Smallest image side (px) for which features are computed; smaller → NaN + warning.
+MIN_SIZE = 3
+
+#: What the notes mean, for the warnings that the parent process raises.
+NOTE_MESSAGES = {
+    "empty_mask": "the object mask is empty, so every feature is NaN; check the mask "
+    "(or drop the mask column to let featcls segment the object)",
+    "too_small": f"the image is smaller than {MIN_SIZE}×{MIN_SIZE} pixels, so every "
+    "feature is NaN; resize it (FeatureExtractor(size=...))",
+    "constant": "the image is constant (no contrast), so statistics of spread and "
+    "texture are NaN where undefined",
+}
+
+
+@dataclass(frozen=True)
+class ExtractionConfig:
+    """Everything a worker needs to turn one sample into a row of features."""
+
+    families: tuple = ()
+    channels: str = "gray"
+    mask: str = "auto"
+    size: Any = None
+    crop: bool = False
+    margin: float = 0.1
+    mask_out: bool = False
+    channel_names: tuple[str, ...] | None = field(default=None)
+
+    def n_features(self, n_channels: int) -> int:
+        return sum(
+            len(f.feature_names()) * (n_channels if f.per_channel else 1)
+            for f in self.families
+        )
+
+
+def _label(image_src: Any, index: Any) -> str:
+    if isinstance(image_src, np.ndarray):
+        return f"sample {index!r}"
+    return str(image_src)
+
+
+def load_sample(image_src: Any, mask_src: Any, config: ExtractionConfig, name: str):
+    """Decode and prepare one sample.
+
+    Returns the channel images (float32, common 0–1 scale), their names, the object
+    mask and where it came from (``"user"``, ``"auto"`` or ``"full"``).
+    """
+    if isinstance(image_src, np.ndarray):
+        image = check_image(image_src, name=name)
+    else:
+        image = read_image(image_src)
+    mask = None
+    has_mask = mask_src is not None and not (
+        isinstance(mask_src, float) and np.isnan(mask_src)
+    )
+    if config.mask == "auto" and has_mask:
+        mask = read_mask(
+            mask_src,
+            name=None if not isinstance(mask_src, np.ndarray) else f"mask of {name}",
+            shape=image.shape[:2],
+        )
+    if config.size is not None or config.crop or config.mask_out:
+        image, mask = prepare_image(
+            image,
+            mask,
+            size=config.size,
+            crop=config.crop,
+            margin=config.margin,
+            mask_out=config.mask_out,
+        )
+    channels, names = split_channels(to_float(image), config.channels)
+    if config.mask == "full":
+        return channels, names, np.ones(image.shape[:2], bool), "full"
+    if mask is not None:
+        return channels, names, mask, "user"
+    gray = (
+        channels[0]
+        if config.channels == "gray"
+        else split_channels(to_float(image), "gray")[0][0]
+    )
+    return channels, names, auto_mask(gray), "auto"
+
+
+def extract_sample(
+    image_src: Any, mask_src: Any, config: ExtractionConfig, name: str
+) -> tuple[np.ndarray, str, list[str], int]:
+    """Features of one sample as a flat row, in the order of the extractor's names.
+
+    Returns ``(row, mask_source, notes, n_channels)``.
+    """
+    channels, names, mask, source = load_sample(image_src, mask_src, config, name)
+    if config.channel_names is not None and tuple(names) != config.channel_names:
+        raise ValueError(
+            f"Image {name!r} has channels {list(names)} but the extractor was fitted "
+            f"on images with channels {list(config.channel_names)}; use images with "
+            "the same number of channels, or channels='gray'."
+        )
+    n_out = config.n_features(len(channels))
+    notes: list[str] = []
+    if min(mask.shape) < MIN_SIZE:
+        return np.full(n_out, np.nan), source, ["too_small"], len(channels)
+    geometry = MaskGeometry(mask)
+    if geometry.empty:
+        return np.full(n_out, np.nan), source, ["empty_mask"], len(channels)
+    if all(float(c.max()) == float(c.min()) for c in channels):
+        notes.append("constant")
+    contexts = [ImageContext(c, geometry, name) for c in channels]
+    parts = []
+    with np.errstate(all="ignore"):
+        for family in config.families:
+            for ctx in contexts if family.per_channel else contexts[:1]:
+                parts.append(np.asarray(family.compute(ctx), dtype=np.float64))
+    return np.concatenate(parts), source, notes, len(channels)
+
+
+def extract_chunk(samples: list[tuple[Any, Any, Any]], config: ExtractionConfig):
+    """Run :func:`extract_sample` over ``(index, image_src, mask_src)`` triples."""
+    out = []
+    for index, image_src, mask_src in samples:
+        row, source, notes, _ = extract_sample(
+            image_src, mask_src, config, _label(image_src, index)
+        )
+        out.append((index, row, source, notes))
+    return out
+
+
+def warn_notes(notes_by_sample: dict[str, list[str]]) -> None:
+    """Raise one :class:`FeatureWarning` per kind of problem, naming the samples."""
+    by_kind: dict[str, list[str]] = {}
+    for name, notes in notes_by_sample.items():
+        for note in notes:
+            by_kind.setdefault(note, []).append(name)
+    for kind, names in by_kind.items():
+        shown = ", ".join(repr(n) for n in names[:5])
+        more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+        warnings.warn(
+            f"{len(names)} sample(s): {NOTE_MESSAGES[kind]}: {shown}{more}.",
+            FeatureWarning,
+            stacklevel=3,
+        )
+
+
+def compute_family(
+    family, image: np.ndarray, mask: np.ndarray | None = None
+) -> dict[str, float]:
+    """Compute one family on one image (the pure-function form of every family).
+
+    ``image`` is a 2-D array (colour images are converted to grey); ``mask`` an
+    optional boolean object mask of the same shape (the automatic Otsu mask when
+    None). Returns an ordered ``{feature name: value}`` dict.
+    """
+    family.validate()
+    config = ExtractionConfig(families=(family,))
+    row, _, notes, _ = extract_sample(np.asarray(image), mask, config, "<image>")
+    warn_notes({"image": notes})
+    return dict(zip(family.feature_names(), row.tolist(), strict=True))

@@ -1,0 +1,241 @@
+"""Intensity histogram and statistics of the object and its background; SNR."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from featcls.features._base import FeatureFamily, check_int
+
+__all__ = ["IntensityFeatures", "SNRFeatures", "intensity_features", "snr_features"]
+
+_PERCENTILES = (5, 25, 50, 75, 95)
+_STATS = (
+    "mean",
+    "std",
+    "skewness",
+    "kurtosis",
+    "min",
+    "max",
+    *(f"p{p:02d}" for p in _PERCENTILES),
+    "entropy",
+)
+
+
+def _histogram(values: np.ndarray, n_bins: int, lo: float, hi: float) -> np.ndarray:
+    """Fraction of ``values`` in ``n_bins`` bins over [lo, hi]; outside → edge bins."""
+    idx = (values - np.float32(lo)) * np.float32(n_bins / (hi - lo))
+    np.clip(idx, 0, n_bins - 1, out=idx)
+    counts = np.bincount(idx.astype(np.intp), minlength=n_bins)
+    return counts / max(values.size, 1)
+
+
+def _percentiles(v: np.ndarray) -> np.ndarray:
+    """``np.percentile(v, _PERCENTILES)`` (linear interpolation), fast.
+
+    Values on the common 0–1 scale are sorted by counting on 16-bit keys: exact for
+    8- and 16-bit images (their values are multiples of 1/65535 or of 257/65535) and
+    within 1/65535 for float images. Anything outside 0–1 falls back to numpy.
+    """
+    if v.size == 0:
+        return np.full(len(_PERCENTILES), np.nan)
+    lo, hi = float(v.min()), float(v.max())
+    if lo < 0.0 or hi > 1.0:
+        return np.percentile(v, _PERCENTILES)
+    keys = (v * np.float32(65535) + np.float32(0.5)).astype(np.uint16)
+    cum = np.cumsum(np.bincount(keys, minlength=65536))
+    pos = (v.size - 1) * np.asarray(_PERCENTILES, dtype=np.float64) / 100.0
+    below = np.floor(pos).astype(np.int64)
+    order = (
+        np.searchsorted(
+            cum, np.stack([below, np.minimum(below + 1, v.size - 1)]), side="right"
+        )
+        / 65535.0
+    )
+    frac = pos - below
+    return order[0] * (1.0 - frac) + order[1] * frac
+
+
+def _mean_std(values: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation (float64 accumulation); NaN for no values."""
+    if values.size == 0:
+        return np.nan, np.nan
+    mean = float(values.mean(dtype=np.float64))
+    d = values - np.float32(mean)
+    return mean, float(np.sqrt((d * d).mean(dtype=np.float64)))
+
+
+def _stats(values: np.ndarray, hist: np.ndarray) -> np.ndarray:
+    """The statistics of :data:`_STATS` for a 1-D sample (NaN where undefined)."""
+    if values.size == 0:
+        return np.full(len(_STATS), np.nan)
+    v = values.astype(np.float32, copy=False)
+    mean = float(v.mean(dtype=np.float64))
+    d = v - np.float32(mean)
+    d2 = d * d
+    var = float(d2.mean(dtype=np.float64))
+    if var > 1e-12:
+        std = np.sqrt(var)
+        skew = float((d2 * d).mean(dtype=np.float64)) / std**3
+        kurt = float((d2 * d2).mean(dtype=np.float64)) / var**2 - 3.0
+    else:  # constant: the shape of the distribution is undefined
+        std, skew, kurt = 0.0, np.nan, np.nan
+    p = hist[hist > 0]
+    entropy = float(-(p * np.log2(p)).sum()) + 0.0
+    return np.array(
+        [
+            mean,
+            std,
+            skew,
+            kurt,
+            float(v.min()),
+            float(v.max()),
+            *_percentiles(v),
+            entropy,
+        ]
+    )
+
+
+class IntensityFeatures(FeatureFamily):
+    """Intensity histogram and statistics inside the object and in its background.
+
+    Intensities are on featcls's common scale (:func:`featcls.data.to_float`): integer
+    images are divided by their dtype's maximum, so a picture saved in 8 and in 16 bit
+    gives the same values, and histogram bins mean the same thing in every image.
+
+    Features
+    --------
+    hist_00 … hist_{n_bins-1}
+        Fraction of object pixels in each of ``n_bins`` equal bins over ``range``
+        (values outside the range fall into the first or last bin).
+    mean, std, skewness, kurtosis (excess), min, max, p05, p25, p50, p75, p95
+        Of the object pixels. Skewness and kurtosis are NaN for a constant object.
+    entropy
+        Shannon entropy of the object histogram, in bits.
+    bg_mean … bg_entropy
+        The same statistics for the pixels outside the mask (the background, or the
+        surrounding margin of a particle). NaN when the mask covers the whole image.
+        These, by definition, read the pixels outside the mask; all other intensity
+        features ignore them.
+
+    Parameters
+    ----------
+    n_bins : int, default=32
+        Number of histogram bins.
+    range : tuple of float, default=(0.0, 1.0)
+        Histogram range on the common intensity scale.
+    background : bool, default=True
+        Whether to compute the ``bg_`` statistics.
+    """
+
+    name = "intensity"
+
+    def __init__(
+        self,
+        *,
+        n_bins: int = 32,
+        range: tuple[float, float] = (0.0, 1.0),
+        background: bool = True,
+    ):
+        self.n_bins = n_bins
+        self.range = range
+        self.background = background
+
+    def _range(self) -> tuple[float, float]:
+        try:
+            lo, hi = (float(v) for v in self.range)
+        except (TypeError, ValueError):
+            lo, hi = np.nan, np.nan
+        if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+            raise ValueError(
+                "The 'range' parameter of IntensityFeatures must be a pair (low, high) "
+                f"of finite numbers with low < high. Got {self.range!r} instead."
+            )
+        return lo, hi
+
+    def feature_names(self) -> list[str]:
+        n_bins = check_int(self, "n_bins", self.n_bins, low=2)
+        self._range()
+        width = len(str(n_bins - 1))
+        names = [f"hist_{i:0{max(width, 2)}d}" for i in range(n_bins)] + list(_STATS)
+        if self.background:
+            names += [f"bg_{s}" for s in _STATS]
+        return names
+
+    def compute(self, ctx) -> np.ndarray:
+        lo, hi = self._range()
+        obj = ctx.object_values
+        hist = _histogram(obj, int(self.n_bins), lo, hi)
+        parts = [hist, _stats(obj, hist)]
+        if self.background:
+            bg = ctx.background_values
+            parts.append(_stats(bg, _histogram(bg, int(self.n_bins), lo, hi)))
+        return np.concatenate(parts)
+
+
+class SNRFeatures(FeatureFamily):
+    """Signal-to-noise and contrast of the object against its background.
+
+    With ``mu_o, sigma_o`` the mean and standard deviation inside the mask and
+    ``mu_b, sigma_b`` outside it (the whole background, or a band of ``band`` pixels
+    around the object when ``band`` is set):
+
+    - ``snr = (mu_o - mu_b) / sigma_b`` (signed: negative for dark objects),
+    - ``cnr = |mu_o - mu_b| / sqrt((sigma_o**2 + sigma_b**2) / 2)``,
+    - ``contrast = (mu_o - mu_b) / (mu_o + mu_b)`` (Michelson-like, in [-1, 1]),
+    - ``object_snr = mu_o / sigma_o`` (the object's own mean over its spread).
+
+    All but ``object_snr`` read the background by definition. NaN when a part is
+    empty or has no spread.
+
+    Parameters
+    ----------
+    band : int or None, default=None
+        Width in pixels of the background band around the object; None uses every
+        pixel outside the mask.
+    """
+
+    name = "snr"
+
+    def __init__(self, *, band: int | None = None):
+        self.band = band
+
+    def feature_names(self) -> list[str]:
+        if self.band is not None:
+            check_int(self, "band", self.band, low=1)
+        return ["snr", "cnr", "contrast", "object_snr"]
+
+    def compute(self, ctx) -> np.ndarray:
+        mo, so = _mean_std(ctx.object_values)
+        if self.band is None:
+            mb, sb = _mean_std(ctx.background_values)
+        else:
+            import cv2
+
+            k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * self.band + 1,) * 2)
+            ring = cv2.dilate(ctx.geometry.mask_u8, k).astype(bool) & ~ctx.mask
+            mb, sb = _mean_std(ctx.image[ring])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pooled = np.sqrt((so**2 + sb**2) / 2)
+            out = np.array(
+                [
+                    (mo - mb) / sb if sb > 0 else np.nan,
+                    abs(mo - mb) / pooled if pooled > 0 else np.nan,
+                    (mo - mb) / (mo + mb) if (mo + mb) > 0 else np.nan,
+                    mo / so if so > 0 else np.nan,
+                ]
+            )
+        return out
+
+
+def intensity_features(image, mask=None, **params) -> dict[str, float]:
+    """Intensity features of ``image``; see :class:`IntensityFeatures`."""
+    from featcls.features._extract import compute_family
+
+    return compute_family(IntensityFeatures(**params), image, mask)
+
+
+def snr_features(image, mask=None, **params) -> dict[str, float]:
+    """Signal-to-noise features of ``image``; see :class:`SNRFeatures`."""
+    from featcls.features._extract import compute_family
+
+    return compute_family(SNRFeatures(**params), image, mask)

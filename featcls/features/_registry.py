@@ -1,0 +1,25 @@
+"""The explicit registry of feature families (iterated by the CLI, docs and tests)."""
+
+from featcls.features._intensity import IntensityFeatures, SNRFeatures
+from featcls.features._moments import MomentFeatures
+from featcls.features._profiles import EdgeProfile, RadialProfile
+from featcls.features._shape import ShapeFeatures
+from featcls.features._texture import HaralickFeatures, LawsFeatures, LBPFeatures
+
+__all__ = ["DEFAULT_FAMILIES", "FEATURE_FAMILIES"]
+
+#: Family name → transformer class. Order is the column order of the default extractor.
+FEATURE_FAMILIES = {
+    "shape": ShapeFeatures,
+    "moments": MomentFeatures,
+    "intensity": IntensityFeatures,
+    "snr": SNRFeatures,
+    "radial": RadialProfile,
+    "edges": EdgeProfile,
+    "haralick": HaralickFeatures,
+    "lbp": LBPFeatures,
+    "laws": LawsFeatures,
+}
+
+#: Families computed by ``FeatureExtractor()`` with no ``families`` argument.
+DEFAULT_FAMILIES = tuple(FEATURE_FAMILIES)

@@ -1,0 +1,32 @@
+"""The stages only import down the flow (DESIGN.md), checked by import-linter."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import featcls
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_layers_contract_is_kept():
+    exe = shutil.which("lint-imports", path=str(Path(sys.executable).parent))
+    if exe is None:
+        pytest.fail("import-linter is a dev dependency: pip install -e '.[dev]'")
+    result = subprocess.run(
+        [exe, "--config", str(ROOT / "pyproject.toml")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Contracts: 1 kept, 0 broken" in result.stdout
+
+
+def test_public_api_names():
+    for name in ("load_folder", "load_manifest", "load_builtin", "FeatureExtractor"):
+        assert name in featcls.__all__
+        assert callable(getattr(featcls, name))
