@@ -139,9 +139,14 @@ def bench(name, table, n_jobs):
     n = len(images)
     fx = FeatureExtractor(progress=False).fit(table)
     n_features = len(fx.get_feature_names_out())
-    # Warm up both paths (imports, OpenCV/numpy first-call costs) on a few images.
+    # Warm up both paths (imports, first-call costs) and start the worker pool, which
+    # joblib keeps alive between calls, so that neither side pays process start-up.
     FeatureExtractor(progress=False).fit(table).transform(table.iloc[:4])
+    FeatureExtractor(progress=False, n_jobs=n_jobs, chunk_size=2).fit(table).transform(
+        table.iloc[: 2 * n_jobs]
+    )
     run_naive(images[:2], masks[:2], 1)
+    run_naive(images[: 2 * n_jobs], masks[: 2 * n_jobs], n_jobs)
     rows = []
     for jobs in (1, n_jobs):
         fx = FeatureExtractor(progress=False, n_jobs=jobs).fit(table)

@@ -106,7 +106,7 @@ DatasetOpt = Annotated[
     typer.Option(
         "--dataset",
         help="Built-in dataset: 'synthetic' (generated, the default) or 'elpv' "
-        "(needs pip install 'featcls[elpv]').",
+        "(needs pip install 'featcls\\[elpv]').",
         rich_help_panel="Dataset",
     ),
 ]
@@ -252,6 +252,63 @@ def load_dataset(
     return load_builtin(name, **kwargs)
 
 
+_DATASET_KEYS = (
+    "data",
+    "masks",
+    "manifest",
+    "image_col",
+    "label_col",
+    "mask_col",
+    "group_col",
+    "dataset",
+    "target",
+    "n_samples",
+    "image_size",
+    "seed",
+    "on_error",
+)
+
+
+def dataset_from(params) -> object:
+    """:func:`load_dataset` with the dataset options of a command's parameters."""
+    if not isinstance(params, dict):
+        params = vars(params)
+    return load_dataset(**{k: params[k] for k in _DATASET_KEYS})
+
+
+def command_line(ctx: typer.Context, values: dict) -> str:
+    """The command that reproduces this run: every setting that is not the default.
+
+    Built from the resolved values (so settings read from --config appear
+    explicitly), not from ``sys.argv``.
+    """
+    import shlex
+
+    parts = ["featcls", ctx.info_name or ""]
+    for param in ctx.command.params:
+        if param.name in ("config", "progress") or not param.opts:
+            continue
+        value = values.get(param.name)
+        if isinstance(value, Enum):
+            value = value.value
+        default = (
+            param.default.value if isinstance(param.default, Enum) else param.default
+        )
+        if (
+            value is None
+            or value == default
+            or (isinstance(default, Path) and str(value) == str(default))
+        ):
+            continue
+        if isinstance(value, bool):
+            flag = param.opts[0] if value else (param.secondary_opts or [None])[0]
+            if flag:
+                parts.append(flag)
+            continue
+        parts += [param.opts[0], str(value)]
+    return shlex.join(parts)
+
+
 def run_guarded(func):
     """Call ``func``; turn the errors a user can fix into one line and exit 1."""
     from featcls.exceptions import ImageReadError
@@ -274,6 +331,7 @@ def run_guarded(func):
 # -- commands -------------------------------------------------------------------------
 @app.command()
 def extract(
+    ctx: typer.Context,
     out: Annotated[
         Path,
         typer.Option(
@@ -323,21 +381,7 @@ def extract(
 
     def work():
         start = time.perf_counter()
-        ds = load_dataset(
-            data=data,
-            masks=masks,
-            manifest=manifest,
-            image_col=image_col,
-            label_col=label_col,
-            mask_col=mask_col,
-            group_col=group_col,
-            dataset=dataset,
-            target=target,
-            n_samples=n_samples,
-            image_size=image_size,
-            seed=seed,
-            on_error=on_error,
-        )
+        ds = dataset_from(ctx.params)
         fx = FeatureExtractor(
             families=features,
             channels=channels.value,
@@ -373,6 +417,365 @@ def extract(
             typer.echo(f"{len(ds.skipped)} file(s) skipped:", err=True)
             for row in ds.skipped.itertuples():
                 typer.echo(f"  {row.path}: {row.reason}", err=True)
+
+    run_guarded(work)
+
+
+class Imbalance(str, Enum):
+    class_weight = "class_weight"
+    smote = "smote"
+    oversample = "oversample"
+    undersample = "undersample"
+    none = "none"
+
+
+def _apply_config(ctx: typer.Context, config: Path | None, values: dict) -> dict:
+    """Settings from a TOML file, for every option not given on the command line."""
+    if config is None:
+        return values
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+
+    try:
+        settings = tomllib.loads(config.read_text())
+    except FileNotFoundError:
+        fail(f"config file '{config}' does not exist.")
+    except tomllib.TOMLDecodeError as exc:
+        fail(f"config file '{config}' is not valid TOML: {exc}")
+    settings = settings.get("compare", settings)
+    out = dict(values)
+    for key, value in settings.items():
+        name = key.replace("-", "_")
+        if name not in values:
+            fail(
+                f"unknown setting {key!r} in '{config}'; settings are the options of "
+                "'featcls compare' (e.g. models, folds, seed)."
+            )
+        source = ctx.get_parameter_source(name)
+        if getattr(source, "name", None) == "COMMANDLINE":
+            continue  # the command line wins
+        if isinstance(value, list):
+            value = ",".join(str(v) for v in value)
+        current = values[name]
+        if isinstance(current, Enum):
+            value = type(current)(value)
+        elif isinstance(current, Path) or (current is None and name in _PATH_OPTIONS):
+            value = Path(value)
+        out[name] = value
+    return out
+
+
+_PATH_OPTIONS = {"data", "masks", "manifest", "cache_dir", "out"}
+
+
+@app.command()
+def compare(
+    ctx: typer.Context,
+    data: DataOpt = None,
+    masks: MasksOpt = None,
+    manifest: ManifestOpt = None,
+    image_col: ImageColOpt = "image",
+    label_col: LabelColOpt = "label",
+    mask_col: MaskColOpt = None,
+    group_col: GroupColOpt = None,
+    dataset: DatasetOpt = None,
+    target: TargetOpt = None,
+    n_samples: SamplesOpt = 300,
+    image_size: SizeOpt = 96,
+    models: Annotated[
+        str,
+        typer.Option(
+            "--models",
+            help="Comma-separated models: svm, xgboost, logreg, "
+            "random_forest, ensemble (soft vote of svm, xgboost, logreg).",
+            rich_help_panel="Models",
+        ),
+    ] = "svm,xgboost",
+    features: FeaturesOpt = None,
+    mask: MaskPolicyOpt = MaskPolicy.auto,
+    channels: ChannelsOpt = Channels.gray,
+    folds: Annotated[
+        int,
+        typer.Option(
+            "--folds", help="Outer cross-validation folds.", rich_help_panel="Models"
+        ),
+    ] = 5,
+    repeats: Annotated[
+        int,
+        typer.Option(
+            "--repeats",
+            help="Repetitions of the k-fold split.",
+            rich_help_panel="Models",
+        ),
+    ] = 1,
+    imbalance: Annotated[
+        Imbalance,
+        typer.Option(
+            "--imbalance",
+            help="Remedy for imbalanced classes (resampling happens inside "
+            "the training folds only).",
+            rich_help_panel="Models",
+        ),
+    ] = Imbalance.class_weight,
+    search: Annotated[
+        bool,
+        typer.Option(
+            "--search/--no-search",
+            help="Inner grid search of hyper-parameters (nested CV).",
+            rich_help_panel="Models",
+        ),
+    ] = False,
+    drop_rare: Annotated[
+        bool,
+        typer.Option(
+            "--drop-rare",
+            help="Leave out classes with fewer images than folds instead of stopping.",
+            rich_help_panel="Models",
+        ),
+    ] = False,
+    seed: SeedOpt = 0,
+    n_jobs: NJobsOpt = 1,
+    cache_dir: CacheOpt = None,
+    on_error: OnErrorOpt = OnError.raise_,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output folder: report.html, results.json, fold_scores.csv, "
+            "leaderboard.csv.",
+        ),
+    ] = Path("featcls-out"),
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help='TOML file with the same settings (e.g. models = ["svm"], '
+            "folds = 5); command-line options win.",
+        ),
+    ] = None,
+    progress: Annotated[
+        bool | None,
+        typer.Option(
+            "--progress/--no-progress", help="Progress bars (default: on a terminal)."
+        ),
+    ] = None,
+) -> None:
+    """Cross-validated comparison of models on one dataset, with an HTML report.
+
+    Every model runs on the same stratified (or grouped) folds; the leaderboard of
+    macro-F1 is printed and report.html, results.json and CSVs are written to --out.
+    With no dataset option it runs on the built-in synthetic dataset.
+    """
+    from types import SimpleNamespace
+
+    v = SimpleNamespace(**_apply_config(ctx, config, dict(ctx.params)))
+
+    def work():
+        from featcls.evaluation import compare as run_compare
+        from featcls.features import FeatureExtractor
+        from featcls.report import write_outputs
+
+        ds = dataset_from(v)
+        if ds.y is None:
+            fail("the dataset has no labels; give --label-col.")
+        extractor = FeatureExtractor(
+            families=v.features,
+            channels=v.channels.value,
+            mask=v.mask.value,
+            n_jobs=v.n_jobs,
+            cache_dir=v.cache_dir,
+            progress=v.progress,
+        )
+        command = command_line(ctx, vars(v))
+        result = run_compare(
+            v.models,
+            ds.X,
+            ds.y,
+            groups=ds.groups,
+            cv=v.folds,
+            repeats=v.repeats,
+            random_state=v.seed,
+            n_jobs=v.n_jobs,
+            features=extractor,
+            imbalance=v.imbalance.value,
+            search=v.search,
+            drop_rare_classes=v.drop_rare,
+            dataset=ds,
+            progress=v.progress,
+            command=command,
+        )
+        paths = write_outputs(result, v.out)
+        typer.echo(
+            f"{ds.name}: {len(result.y)} images, {len(result.classes)} classes, "
+            f"{v.folds}-fold CV × {v.repeats} (seed {v.seed}), "
+            f"{result.timing['total']:.1f} s"
+        )
+        if result.settings.get("dropped_classes"):
+            typer.echo(f"left out rare classes: {result.settings['dropped_classes']}")
+        typer.echo(result.summary())
+        failed = result.errors()
+        if len(failed):
+            typer.echo(
+                f"{len(failed)} fold(s) failed; tracebacks in the report.", err=True
+            )
+        typer.echo(f"report: {paths['report']}")
+
+    run_guarded(work)
+
+
+@app.command()
+def report(
+    results: Annotated[
+        Path, typer.Argument(help="results.json written by 'featcls compare'.")
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="HTML file to write (default: report.html next to the results).",
+        ),
+    ] = None,
+) -> None:
+    """Re-render the HTML report from results.json, without refitting anything."""
+
+    def work():
+        from featcls.evaluation import ComparisonResult
+        from featcls.report import render_report
+
+        result = ComparisonResult.from_json(results)
+        target = out or results.with_name("report.html")
+        render_report(result, target)
+        typer.echo(f"report: {target}")
+
+    run_guarded(work)
+
+
+@app.command()
+def train(
+    ctx: typer.Context,
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model", help="Model to fit: svm, xgboost, logreg, random_forest."
+        ),
+    ] = "svm",
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="Model file (.skops: loads without executing code)."
+        ),
+    ] = Path("model.skops"),
+    data: DataOpt = None,
+    masks: MasksOpt = None,
+    manifest: ManifestOpt = None,
+    image_col: ImageColOpt = "image",
+    label_col: LabelColOpt = "label",
+    mask_col: MaskColOpt = None,
+    group_col: GroupColOpt = None,
+    dataset: DatasetOpt = None,
+    target: TargetOpt = None,
+    n_samples: SamplesOpt = 300,
+    image_size: SizeOpt = 96,
+    features: FeaturesOpt = None,
+    mask: MaskPolicyOpt = MaskPolicy.auto,
+    channels: ChannelsOpt = Channels.gray,
+    imbalance: Annotated[
+        Imbalance, typer.Option("--imbalance", help="Remedy for imbalanced classes.")
+    ] = Imbalance.class_weight,
+    seed: SeedOpt = 0,
+    n_jobs: NJobsOpt = 1,
+    cache_dir: CacheOpt = None,
+    on_error: OnErrorOpt = OnError.raise_,
+) -> None:
+    """Fit feature extraction + a model on all images and save it for 'predict'."""
+
+    def work():
+        from imblearn.pipeline import Pipeline
+
+        from featcls.features import FeatureExtractor
+        from featcls.models import make_model, save_model
+
+        ds = dataset_from(ctx.params)
+        if ds.y is None:
+            fail("the dataset has no labels; give --label-col.")
+        estimator = make_model(model, imbalance=imbalance.value, random_state=seed)
+        extractor = FeatureExtractor(
+            families=features,
+            channels=channels.value,
+            mask=mask.value,
+            n_jobs=n_jobs,
+            cache_dir=cache_dir,
+        )
+        pipe = Pipeline([("features", extractor), *estimator.steps])
+        pipe.fit(ds.X, ds.y)
+        pipe.set_params(features__n_jobs=1, features__cache_dir=None)
+        save_model(
+            pipe,
+            out,
+            metadata={
+                "model": model,
+                "classes": list(ds.classes),
+                "dataset": ds.name,
+                "n_samples": len(ds),
+                "imbalance": imbalance.value,
+                "seed": seed,
+            },
+        )
+        typer.echo(f"{model} fitted on {len(ds)} images of {ds.name} → {out}")
+
+    run_guarded(work)
+
+
+@app.command()
+def predict(
+    model: Annotated[
+        Path, typer.Argument(help="Model file written by 'featcls train'.")
+    ],
+    data: Annotated[
+        Path,
+        typer.Option(
+            "--data", help="Folder of images to classify (any nesting, no labels)."
+        ),
+    ],
+    masks: MasksOpt = None,
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="CSV of predictions and class probabilities."),
+    ] = Path("predictions.csv"),
+    n_jobs: NJobsOpt = 1,
+    on_error: OnErrorOpt = OnError.raise_,
+) -> None:
+    """Classify an unlabelled folder of images with a saved model."""
+    import pandas as pd
+
+    def work():
+        from featcls.data import load_images
+        from featcls.exceptions import DataWarning
+        from featcls.models import load_model
+
+        pipe, meta = load_model(model)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)
+            ds = load_images(data, masks=masks, on_error=on_error.value)
+        pipe.set_params(features__n_jobs=n_jobs)
+        proba = pipe.predict_proba(ds.X)
+        classes = [str(c) for c in pipe.classes_]
+        table = pd.DataFrame(
+            {"path": ds.X["relpath"], "prediction": pipe.predict(ds.X)}
+        )
+        for j, c in enumerate(classes):
+            table[f"p_{c}"] = proba[:, j]
+        out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out, index=False)
+        typer.echo(
+            f"{len(table)} images classified with {meta.get('model', 'model')} → {out}"
+        )
+        for row in ds.skipped.itertuples():
+            typer.echo(f"  skipped {row.path}: {row.reason}", err=True)
 
     run_guarded(work)
 

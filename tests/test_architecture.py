@@ -27,6 +27,13 @@ def test_layers_contract_is_kept():
 
 
 def test_public_api_names():
-    for name in ("load_folder", "load_manifest", "load_builtin", "FeatureExtractor"):
+    for name in (
+        "load_folder",
+        "load_manifest",
+        "load_builtin",
+        "FeatureExtractor",
+        "compare",
+        "ComparisonResult",
+    ):
         assert name in featcls.__all__
         assert callable(getattr(featcls, name))

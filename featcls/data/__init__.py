@@ -8,7 +8,7 @@ decoding goes through :func:`read_image`.
 from featcls.data._builtin import BUILTIN_DATASETS, load_builtin
 from featcls.data._dataset import Dataset
 from featcls.data._elpv import load_elpv
-from featcls.data._folder import load_folder, save_folder
+from featcls.data._folder import load_folder, load_images, save_folder
 from featcls.data._image import (
     CHANNEL_POLICIES,
     check_image,
@@ -33,6 +33,7 @@ __all__ = [
     "load_builtin",
     "load_elpv",
     "load_folder",
+    "load_images",
     "load_manifest",
     "make_synthetic",
     "prepare_image",

@@ -24,7 +24,7 @@ from featcls.data._validate import (
 )
 from featcls.exceptions import DataWarning
 
-__all__ = ["IMAGE_EXTENSIONS", "load_folder", "save_folder"]
+__all__ = ["IMAGE_EXTENSIONS", "load_folder", "load_images", "save_folder"]
 
 #: File extensions read by default.
 IMAGE_EXTENSIONS = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp")
@@ -240,6 +240,95 @@ def load_folder(
             masks=None if mask_root is None else str(mask_root),
             extensions=list(extensions),
             validate=validate,
+            on_error=on_error,
+        ),
+    )
+
+
+def load_images(
+    root: str | os.PathLike,
+    *,
+    masks: str | os.PathLike | None = None,
+    on_error: str = "raise",
+    extensions: tuple[str, ...] = IMAGE_EXTENSIONS,
+    validate: bool = True,
+    n_jobs: int | None = 1,
+) -> Dataset:
+    """Load an unlabelled folder of images (any nesting), e.g. to classify it.
+
+    Every supported image under ``root`` becomes a sample (hidden files ignored,
+    other files are a problem handled by ``on_error``); ``y`` is None. ``masks``,
+    ``on_error``, ``extensions``, ``validate`` and ``n_jobs`` are as in
+    :func:`load_folder`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from featcls.data import make_synthetic, save_folder
+    >>> data = make_synthetic(30, image_size=32)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     loaded = load_images(save_folder(data, tmp))
+    >>> len(loaded), loaded.y is None
+    (30, True)
+    """
+    check_on_error(on_error)
+    extensions = normalise_extensions(extensions)
+    root = Path(root).absolute()
+    if not root.is_dir():
+        raise FileNotFoundError(f"Image folder {str(root)!r} does not exist.")
+    mask_root = mask_index = None
+    if masks is not None:
+        mask_root = Path(masks).absolute()
+        if not mask_root.is_dir():
+            raise FileNotFoundError(f"Mask folder {str(mask_root)!r} does not exist.")
+        mask_index = _mask_index(mask_root, extensions)
+    samples, relpaths = [], []
+    for rel in _walk(root):
+        image, suffix = str(root / rel), Path(rel).suffix
+        problem = mask = None
+        if suffix.lower() not in extensions:
+            problem = (
+                f"Cannot use {image!r}: unsupported file extension "
+                f"{suffix or '(none)'!r}; expected one of "
+                f"{', '.join(extensions)}."
+            )
+        elif mask_index is not None:
+            mask = mask_index.get(rel) or mask_index.get(rel[: len(rel) - len(suffix)])
+            if mask is None:
+                problem = (
+                    f"No mask for image {image!r}: expected "
+                    f"{str(mask_root / rel)!r}. Add the mask."
+                )
+        samples.append(SampleFiles(image=image, mask=mask, problem=problem))
+        relpaths.append(rel)
+    if not samples:
+        raise ValueError(f"Image folder {str(root)!r} contains no files.")
+    failures = check_samples(
+        samples, validate=validate, on_error=on_error, n_jobs=n_jobs
+    )
+    bad = {position for position, _ in failures}
+    keep = [i for i in range(len(samples)) if i not in bad]
+    ledger = finish_skipping(
+        [(samples[p].image, str(e)) for p, e in failures],
+        n_kept=len(keep),
+        where=str(root),
+        on_error=on_error,
+    )
+    X = pd.DataFrame(
+        {"image": pd.Series([samples[i].image for i in keep], dtype=object)}
+    )
+    if mask_root is not None:
+        X["mask"] = pd.Series([samples[i].mask for i in keep], dtype=object)
+    X["relpath"] = pd.Series([relpaths[i] for i in keep], dtype=object)
+    return Dataset(
+        X=X,
+        y=None,
+        skipped=ledger,
+        name=root.name,
+        meta=provenance(
+            "load_images",
+            root=str(root),
+            masks=None if mask_root is None else str(mask_root),
             on_error=on_error,
         ),
     )

@@ -100,7 +100,7 @@ def _outer_ring(rng: np.random.Generator, size: int, margin: float) -> _Ring:
         b=a * q,
         theta=rng.uniform(0, np.pi),
         contrast=rng.uniform(0.12, 0.35),
-        width=max(rng.uniform(0.009, 0.016) * size, 0.7),
+        width=max(rng.uniform(0.014, 0.024) * size, 0.9),
         halo=rng.uniform(0.15, 0.45),
         interior=rng.uniform(-0.06, 0.02),
         harmonics=harmonics,
@@ -112,7 +112,7 @@ def _inner_rings(
 ) -> list[_Ring]:
     """``n`` membranes inside ``outer``: concentric shells or off-centre vesicles."""
     rings = []
-    level = (0.15, 0.4) if faint else (0.45, 1.0)
+    level = (0.15, 0.4) if faint else (0.7, 1.1)
     if rng.random() < 0.7:  # concentric lamellae
         spacing = max(rng.uniform(0.08, 0.18) * outer.a, 3.5 * outer.width)
         for k in range(1, n + 1):

@@ -1,6 +1,7 @@
 """Hand-crafted feature families and their union, :class:`FeatureExtractor`."""
 
 from featcls.features._base import FeatureFamily
+from featcls.features._codebook import VLADFeatures
 from featcls.features._extractor import FEATURE_VERSION, FeatureExtractor
 from featcls.features._intensity import (
     IntensityFeatures,
@@ -40,6 +41,7 @@ __all__ = [
     "MomentFeatures",
     "RadialProfile",
     "SNRFeatures",
+    "VLADFeatures",
     "ShapeFeatures",
     "edge_profile",
     "haralick_features",

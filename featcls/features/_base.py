@@ -95,6 +95,9 @@ class FeatureFamily(TransformerMixin, BaseEstimator):
 
     name: ClassVar[str] = ""
     per_channel: ClassVar[bool] = True
+    #: Families that learn from the training images (a codebook) set this; they
+    #: implement ``local_descriptors(ctx)``, ``fit_codebook(list)`` and ``encode``.
+    stateful: ClassVar[bool] = False
 
     # -- to implement -------------------------------------------------------------
     def feature_names(self) -> list[str]:  # pragma: no cover - abstract

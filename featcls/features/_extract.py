@@ -10,7 +10,7 @@ of floats, the mask's origin and notes about problems out. The workers never war
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -27,7 +27,13 @@ from featcls.data import (
 from featcls.exceptions import FeatureWarning
 from featcls.features._context import ImageContext, MaskGeometry
 
-__all__ = ["ExtractionConfig", "compute_family", "extract_chunk", "extract_sample"]
+__all__ = [
+    "ExtractionConfig",
+    "compute_family",
+    "descriptor_chunk",
+    "extract_chunk",
+    "extract_sample",
+]
 
 #: Smallest image side (px) for which features are computed; smaller → NaN + warning.
 MIN_SIZE = 3
@@ -154,6 +160,26 @@ def extract_chunk(samples: list[tuple[Any, Any, Any]], config: ExtractionConfig)
     return out
 
 
+def descriptor_chunk(
+    samples: list[tuple[Any, Any, Any]], config: ExtractionConfig, family
+) -> list[tuple[Any, np.ndarray]]:
+    """Local descriptors of a stateful family for ``(index, image, mask)`` triples.
+
+    Computed on the grey version of each prepared image with its object mask.
+    """
+    gray = replace(config, channels="gray", channel_names=None)
+    out = []
+    for index, image_src, mask_src in samples:
+        name = _label(image_src, index)
+        channels, _, mask, _ = load_sample(image_src, mask_src, gray, name)
+        if min(mask.shape) < MIN_SIZE or not mask.any():
+            out.append((index, np.zeros((0, family.descriptor_dim), np.float32)))
+            continue
+        ctx = ImageContext(channels[0], MaskGeometry(mask), name)
+        out.append((index, family.local_descriptors(ctx)))
+    return out
+
+
 def warn_notes(notes_by_sample: dict[str, list[str]]) -> None:
     """Raise one :class:`FeatureWarning` per kind of problem, naming the samples."""
     by_kind: dict[str, list[str]] = {}
@@ -180,6 +206,12 @@ def compute_family(
     None). Returns an ordered ``{feature name: value}`` dict.
     """
     family.validate()
+    if family.stateful:
+        raise ValueError(
+            f"The {family.name!r} family learns a codebook from training images, so it "
+            f"has no single-image form; use FeatureExtractor(families=["
+            f"{family.name!r}]).fit(train_images).transform(images)."
+        )
     config = ExtractionConfig(families=(family,))
     row, _, notes, _ = extract_sample(np.asarray(image), mask, config, "<image>")
     warn_notes({"image": notes})

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import sys
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,12 +23,22 @@ from featcls.features._cache import FeatureCache, content_key
 from featcls.features._extract import (
     ExtractionConfig,
     _label,
+    descriptor_chunk,
     extract_chunk,
     warn_notes,
 )
 from featcls.features._registry import DEFAULT_FAMILIES, FEATURE_FAMILIES
 
 __all__ = ["FeatureExtractor"]
+
+
+def _expected_source(policy: str, mask: Any) -> str:
+    """Where a sample's mask comes from under ``policy`` (before any extraction)."""
+    if policy == "full":
+        return "full"
+    given = mask is not None and (isinstance(mask, np.ndarray) or not pd.isna(mask))
+    return "user" if given else "auto"
+
 
 #: Bumped whenever a change to the code changes feature values, to invalidate caches.
 FEATURE_VERSION = 1
@@ -192,6 +207,16 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
 
             self.channel_names_ = tuple(split_channels(to_float(image), "channels")[1])
         self.feature_names_out_ = np.asarray(self._names(), dtype=object)
+        stateful = [f for f in self.families_ if f.stateful]
+        if stateful:
+            images = table["image"].tolist()
+            masks = table["mask"].tolist() if "mask" in table else [None] * len(images)
+            labels = [
+                _label(im, ix) for im, ix in zip(images, table.index, strict=True)
+            ]
+            for family in stateful:  # learned from these (training) images only
+                descriptors = self._descriptors(images, masks, labels, family)
+                family.fit_codebook([d.astype(np.float32) for d in descriptors])
         return self
 
     def _names(self) -> list[str]:
@@ -222,10 +247,10 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             channel_names=tuple(self.channel_names_),
         )
 
-    def _cache_description(self) -> dict:
+    def _cache_description(self, families) -> dict:
         return {
             "featcls_feature_version": FEATURE_VERSION,
-            "families": [[f.name, f.get_params()] for f in self.families_],
+            "families": [[f.name, f.get_params()] for f in families],
             "channels": self.channels,
             "channel_names": list(self.channel_names_),
             "mask": self.mask,
@@ -261,21 +286,62 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         frame.insert(0, "mask_source", sources)
         return frame
 
+    def _layout(self) -> list[tuple[FeatureFamily, slice]]:
+        """Each family and the slice of output columns it fills."""
+        multi = self.channels != "gray"
+        layout, start = [], 0
+        for family in self.families_:
+            n = len(family.feature_names())
+            if family.per_channel and multi:
+                n *= len(self.channel_names_)
+            layout.append((family, slice(start, start + n)))
+            start += n
+        return layout
+
     def _extract(self, X) -> tuple[np.ndarray, list[str]]:
         check_is_fitted(self, "feature_names_out_")
         table = as_sample_table(X)
         images = table["image"].tolist()
         masks = table["mask"].tolist() if "mask" in table else [None] * len(images)
-        n, width = len(images), len(self.feature_names_out_)
-        values = np.full((n, width), np.nan)
+        labels = [_label(im, ix) for im, ix in zip(images, table.index, strict=True)]
+        values = np.full((len(images), len(self.feature_names_out_)), np.nan)
+        layout = self._layout()
+        plain = [(f, cols) for f, cols in layout if not f.stateful]
+        sources = [_expected_source(self.mask, m) for m in masks]
+        self.n_computed_ = 0
+        if plain:
+            columns = np.concatenate([np.arange(len(values[0]))[c] for _, c in plain])
+            block, sources = self._extract_plain(
+                images, masks, labels, [f for f, _ in plain]
+            )
+            values[:, columns] = block
+        for family, cols in layout:
+            if family.stateful:
+                descriptors = self._descriptors(images, masks, labels, family)
+                values[:, cols] = np.vstack(
+                    [family.encode(d.astype(np.float32)) for d in descriptors]
+                )
+        return values, sources
+
+    def _extract_plain(self, images, masks, labels, families):
+        """Rows of the stateless families, from the Parquet cache where possible."""
+        n = len(images)
+        config = replace(self._config(), families=tuple(families))
+        names = [
+            name
+            for name, family in zip(
+                self.feature_names_out_, self._column_families(), strict=True
+            )
+            if family in families
+        ]
+        values = np.full((n, len(names)), np.nan)
         sources = [""] * n
         notes: dict[str, list[str]] = {}
-
         cache = keys = None
         todo = list(range(n))
         if self.cache_dir is not None:
             cache = FeatureCache(
-                self.cache_dir, self._cache_description(), list(self.feature_names_out_)
+                self.cache_dir, self._cache_description(families), names
             )
             keys = [content_key(im, mk) for im, mk in zip(images, masks, strict=True)]
             hits = cache.load(set(keys))
@@ -284,57 +350,95 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                 if key in hits:
                     values[i], sources[i], found = hits[key]
                     if found:
-                        notes[_label(images[i], table.index[i])] = found
+                        notes[labels[i]] = found
                 else:
                     todo.append(i)
         self.n_computed_ = len(todo)  # for diagnostics: how many missed the cache
-
-        if todo:
-            self._compute(
-                table, images, masks, todo, values, sources, notes, cache, keys
-            )
+        for done in self._run_chunks(
+            extract_chunk, todo, images, masks, config, "features"
+        ):
+            rows, done_keys, done_sources, done_notes = [], [], [], []
+            for i, row, source, sample_notes in done:
+                values[i], sources[i] = row, source
+                if sample_notes:
+                    notes[labels[i]] = sample_notes
+                if cache is not None:
+                    rows.append(row)
+                    done_keys.append(keys[i])
+                    done_sources.append(source)
+                    done_notes.append(sample_notes)
+            if cache is not None:
+                cache.store(done_keys, np.asarray(rows), done_sources, done_notes)
         warn_notes(notes)
         return values, sources
 
-    def _compute(self, table, images, masks, todo, values, sources, notes, cache, keys):
+    def _column_families(self) -> list[FeatureFamily]:
+        out = []
+        for family, cols in self._layout():
+            out += [family] * (cols.stop - cols.start)
+        return out
+
+    def _run_chunks(self, func, todo, images, masks, config, what, *args):
+        """Run ``func`` over chunks of the samples ``todo`` in parallel, as they finish.
+
+        Chunks carry positional indices, so duplicate table indices are harmless.
+        """
         size = int(self.chunk_size)
         chunks = [
-            [(table.index[i], images[i], masks[i]) for i in todo[s : s + size]]
+            [(i, images[i], masks[i]) for i in todo[s : s + size]]
             for s in range(0, len(todo), size)
         ]
-        position = {table.index[i]: i for i in todo}
         show = self.progress
         if show is None:
             show = len(chunks) > 1 and sys.stderr.isatty()
-        config = self._config()
-        n_jobs = 1 if len(chunks) == 1 else self.n_jobs
+        n_jobs = 1 if len(chunks) <= 1 else self.n_jobs
         with tqdm(
-            total=len(todo),
-            unit="img",
-            desc="features",
-            disable=not show,
-            file=sys.stderr,
+            total=len(todo), unit="img", desc=what, disable=not show, file=sys.stderr
         ) as bar:
             parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-            for result in parallel(delayed(extract_chunk)(c, config) for c in chunks):
-                rows, done_keys, done_sources, done_notes = [], [], [], []
-                for index, row, source, sample_notes in result:
-                    i = position[index]
-                    if (
-                        len(row) != values.shape[1]
-                    ):  # pragma: no cover - guarded earlier
-                        raise RuntimeError("feature row has the wrong width")
-                    values[i], sources[i] = row, source
-                    if sample_notes:
-                        notes[_label(images[i], index)] = sample_notes
-                    if cache is not None:
-                        rows.append(row)
-                        done_keys.append(keys[i])
-                        done_sources.append(source)
-                        done_notes.append(sample_notes)
-                if cache is not None:
-                    cache.store(done_keys, np.asarray(rows), done_sources, done_notes)
+            for result in parallel(delayed(func)(c, config, *args) for c in chunks):
+                yield result
                 bar.update(len(result))
+
+    def _descriptors(self, images, masks, labels, family) -> list[np.ndarray]:
+        """Local descriptors (float16) of every image for a stateful family, cached."""
+        n = len(images)
+        out: list[np.ndarray | None] = [None] * n
+        folder = keys = None
+        if self.cache_dir is not None:
+            description = {
+                "family": [family.name, family.get_params()],
+                **self._cache_description(()),
+            }
+            digest = hashlib.sha256(
+                json.dumps(description, sort_keys=True, default=str).encode()
+            ).hexdigest()[:16]
+            folder = Path(self.cache_dir) / f"descriptors-{digest}"
+            keys = [content_key(im, mk) for im, mk in zip(images, masks, strict=True)]
+            for i, key in enumerate(keys):
+                path = folder / f"{key}.npy"
+                if path.is_file():
+                    out[i] = np.load(path)
+        todo = [i for i in range(n) if out[i] is None]
+        self.n_computed_ = max(getattr(self, "n_computed_", 0), len(todo))
+        config = self._config()
+        for done in self._run_chunks(
+            descriptor_chunk,
+            todo,
+            images,
+            masks,
+            config,
+            f"{family.name} descriptors",
+            family,
+        ):
+            for i, desc in done:
+                out[i] = desc.astype(np.float16)
+                if folder is not None:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    tmp = folder / f".{keys[i]}.tmp.npy"
+                    np.save(tmp, out[i])
+                    os.replace(tmp, folder / f"{keys[i]}.npy")
+        return out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,5 +1,6 @@
 """The explicit registry of feature families (iterated by the CLI, docs and tests)."""
 
+from featcls.features._codebook import VLADFeatures
 from featcls.features._intensity import IntensityFeatures, SNRFeatures
 from featcls.features._moments import MomentFeatures
 from featcls.features._profiles import EdgeProfile, RadialProfile
@@ -19,7 +20,10 @@ FEATURE_FAMILIES = {
     "haralick": HaralickFeatures,
     "lbp": LBPFeatures,
     "laws": LawsFeatures,
+    "vlad": VLADFeatures,
 }
 
-#: Families computed by ``FeatureExtractor()`` with no ``families`` argument.
-DEFAULT_FAMILIES = tuple(FEATURE_FAMILIES)
+#: Families computed by ``FeatureExtractor()`` with no ``families`` argument: every
+#: family except the learned codebook (``vlad``), which costs ~60 ms per image and
+#: must be fitted on training images.
+DEFAULT_FAMILIES = tuple(name for name in FEATURE_FAMILIES if name != "vlad")

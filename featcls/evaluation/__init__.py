@@ -1,0 +1,24 @@
+"""The comparison engine: every model on the same folds, results as plain data."""
+
+from featcls.evaluation._compare import compare, takes_images
+from featcls.evaluation._metrics import corrected_ttest, per_class_table, wilcoxon_test
+from featcls.evaluation._result import (
+    N_CONFIDENT_ERRORS,
+    SCHEMA_VERSION,
+    ComparisonResult,
+    FoldRecord,
+)
+from featcls.evaluation._splits import make_folds
+
+__all__ = [
+    "N_CONFIDENT_ERRORS",
+    "SCHEMA_VERSION",
+    "ComparisonResult",
+    "FoldRecord",
+    "compare",
+    "corrected_ttest",
+    "make_folds",
+    "per_class_table",
+    "takes_images",
+    "wilcoxon_test",
+]

@@ -1,0 +1,515 @@
+"""compare(): every model on the same outer folds, everything kept as plain data."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as _dt
+import sys
+import tempfile
+import time
+import traceback
+from typing import Any
+
+import cv2
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.metrics import f1_score
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from tqdm.auto import tqdm
+
+from featcls.data import Dataset, as_sample_table, read_image, to_float
+from featcls.evaluation._env import environment
+from featcls.evaluation._result import ComparisonResult, FoldRecord
+from featcls.evaluation._splits import check_class_counts, make_folds
+from featcls.features import FeatureExtractor, FeatureFamily
+from featcls.models import MODELS, describe_model, make_model
+
+__all__ = ["compare", "takes_images"]
+
+THUMBNAIL_SIZE = 64
+
+
+def takes_images(estimator) -> bool:
+    """Whether ``estimator`` is fitted on the sample table (pixels) or on features.
+
+    Estimators declare ``featcls_input = "images"`` (the CNN does); a pipeline whose
+    first step is a feature extractor takes images too. Everything else gets the
+    shared hand-crafted feature matrix.
+    """
+    if getattr(estimator, "featcls_input", None) == "images":
+        return True
+    if isinstance(estimator, GridSearchCV):
+        return takes_images(estimator.estimator)
+    if isinstance(estimator, Pipeline):
+        first = estimator.steps[0][1]
+        return isinstance(first, (FeatureExtractor, FeatureFamily)) or takes_images(
+            first
+        )
+    return False
+
+
+def _families_of(extractor: FeatureExtractor) -> list:
+    from featcls.features._extractor import _resolve_families
+
+    return _resolve_families(extractor.families)
+
+
+@contextlib.contextmanager
+def _cache_for(extractor: FeatureExtractor):
+    """The extractor with a disk cache (a temporary one if it has none)."""
+    if extractor.cache_dir is not None:
+        yield extractor
+        return
+    with tempfile.TemporaryDirectory(prefix="featcls-cache-") as tmp:
+        yield clone(extractor).set_params(cache_dir=tmp)
+
+
+def _resolve_models(models, *, imbalance, search, random_state, n_jobs) -> dict:
+    if isinstance(models, str):
+        models = [m.strip() for m in models.split(",") if m.strip()]
+    if isinstance(models, dict):
+        resolved = dict(models)
+    else:
+        resolved = {}
+        for name in models:
+            resolved[name] = make_model(
+                name,
+                imbalance=imbalance,
+                search=search,
+                random_state=random_state,
+                n_jobs=n_jobs,
+            )
+    if not resolved:
+        raise ValueError(f"No models to compare. Known models: {', '.join(MODELS)}.")
+    return resolved
+
+
+def _final_step(estimator):
+    if isinstance(estimator, GridSearchCV):
+        estimator = estimator.best_estimator_
+    while hasattr(estimator, "steps"):
+        estimator = estimator.steps[-1][1]
+    return estimator
+
+
+def _family_permutation(estimator, X, y, names, classes, seed, n_repeats=3) -> dict:
+    """Drop in macro-F1 when all columns of one feature family are shuffled together."""
+    families: dict[str, list[int]] = {}
+    for j, name in enumerate(names):
+        families.setdefault(name.split("__")[0], []).append(j)
+    rng = np.random.default_rng(seed)
+    base = f1_score(
+        y, estimator.predict(X), labels=classes, average="macro", zero_division=0
+    )
+    out = {}
+    for family, cols in families.items():
+        drops = []
+        for _ in range(n_repeats):
+            shuffled = X.copy()
+            shuffled[:, cols] = X[rng.permutation(len(X))][:, cols]
+            drops.append(
+                base
+                - f1_score(
+                    y,
+                    estimator.predict(shuffled),
+                    labels=classes,
+                    average="macro",
+                    zero_division=0,
+                )
+            )
+        out[family] = float(np.mean(drops))
+    return out
+
+
+def _run_fold(
+    name,
+    estimator,
+    fold,
+    X_train,
+    y_train,
+    X_test,
+    y_test,
+    classes,
+    feature_names,
+    importance,
+    seed,
+) -> dict:
+    """Fit one model on one fold's training part and predict its test part."""
+    out: dict[str, Any] = {
+        "model": name,
+        "repeat": fold["repeat"],
+        "fold": fold["fold"],
+        "test_index": fold["test"],
+        "importance": None,
+    }
+    try:
+        est = clone(estimator)
+        start = time.perf_counter()
+        est.fit(X_train, y_train)
+        out["fit_time"] = time.perf_counter() - start
+        start = time.perf_counter()
+        pred = np.asarray(est.predict(X_test), dtype=object).astype(str)
+        proba = None
+        if hasattr(est, "predict_proba"):
+            raw = np.asarray(est.predict_proba(X_test), dtype=float)
+            proba = np.zeros((len(pred), len(classes)))
+            cols = [classes.index(str(c)) for c in est.classes_]
+            proba[:, cols] = raw
+        out["predict_time"] = time.perf_counter() - start
+        out["y_pred"] = pred.tolist()
+        out["proba"] = None if proba is None else proba.tolist()
+        out["params"] = (
+            {k: _plain(v) for k, v in est.best_params_.items()}
+            if isinstance(est, GridSearchCV)
+            else {}
+        )
+        if hasattr(est, "featcls_report_"):  # model-specific material for the report
+            out["extra"] = est.featcls_report_
+        if importance and feature_names is not None:
+            imp = {
+                "permutation_family": _family_permutation(
+                    est, X_test, y_test, feature_names, classes, seed
+                )
+            }
+            gains = getattr(_final_step(est), "feature_importances_", None)
+            if gains is not None and len(gains) == len(feature_names):
+                imp["gain"] = np.asarray(gains, float).tolist()
+            out["importance"] = imp
+        out["error"] = None
+    except Exception:  # a model crashing in one fold is recorded; the rest goes on
+        out.update(
+            {
+                "y_pred": None,
+                "proba": None,
+                "params": {},
+                "fit_time": np.nan,
+                "predict_time": np.nan,
+                "error": traceback.format_exc(),
+            }
+        )
+    return out
+
+
+def _plain(value):
+    if isinstance(value, (np.generic,)):
+        return value.item()
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return repr(value)
+
+
+def _thumbnail(source) -> str | None:
+    try:
+        image = source if isinstance(source, np.ndarray) else read_image(source)
+        image = to_float(image)
+        if image.ndim == 3:
+            image = image[..., :3] if image.shape[2] >= 3 else image[..., 0]
+        lo, hi = float(np.nanmin(image)), float(np.nanmax(image))
+        u8 = ((image - lo) / (hi - lo if hi > lo else 1.0) * 255).astype(np.uint8)
+        if u8.ndim == 3:
+            u8 = cv2.cvtColor(u8, cv2.COLOR_RGB2BGR)
+        h, w = u8.shape[:2]
+        scale = THUMBNAIL_SIZE / max(h, w)
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        u8 = cv2.resize(
+            u8, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_NEAREST
+        )
+        ok, png = cv2.imencode(".png", u8)
+        return "data:image/png;base64," + base64.b64encode(png.tobytes()).decode()
+    except Exception:  # a thumbnail is decoration: never fail a comparison for it
+        return None
+
+
+def _aggregate_importances(records: list[dict], feature_names) -> dict:
+    out: dict[str, dict] = {}
+    for model in {r["model"] for r in records}:
+        imps = [
+            r["importance"]
+            for r in records
+            if r["model"] == model and r.get("importance")
+        ]
+        if not imps:
+            continue
+        entry = {}
+        fam = pd.DataFrame([i["permutation_family"] for i in imps]).mean()
+        entry["permutation_family"] = fam.to_dict()
+        gains = [i["gain"] for i in imps if "gain" in i]
+        if gains:
+            entry["gain"] = dict(
+                zip(feature_names, np.mean(gains, axis=0).tolist(), strict=True)
+            )
+        out[model] = entry
+    return out
+
+
+def compare(
+    models,
+    X,
+    y,
+    *,
+    groups=None,
+    cv: int = 5,
+    repeats: int = 1,
+    random_state: int | None = 0,
+    n_jobs: int = 1,
+    features: FeatureExtractor | None = None,
+    imbalance: str = "class_weight",
+    search: bool = False,
+    drop_rare_classes: bool = False,
+    importance: bool = True,
+    dataset: Dataset | None = None,
+    progress: bool | None = None,
+    command: str = "",
+) -> ComparisonResult:
+    """Fit every model on identical outer folds and keep everything they produced.
+
+    Hand-crafted features are extracted once per image (each row depends on its own
+    image only, and the extractor's cache makes a re-run free) and every classical
+    model gets the same matrix; models that take images (the CNN) get the sample table.
+    Scaling, resampling and hyper-parameter search live inside each model's pipeline,
+    so they are fitted on the training part of every fold only.
+
+    Parameters
+    ----------
+    models : str, list of str or dict
+        Model names (``"svm,xgboost"``, see :data:`featcls.models.MODELS`) built with
+        ``imbalance``, ``search`` and ``random_state``, or ``{name: estimator}``.
+    X : sample table, array of images or list of paths
+    y : array-like of labels
+    groups : array-like, optional
+        Groups (sample, patient, module ...): stratified-grouped folds, and no group
+        is ever on both sides of a split.
+    cv : int, default=5
+        Number of outer folds.
+    repeats : int, default=1
+        Repetitions of the k-fold split, each with a new shuffle.
+    random_state : int or None, default=0
+        Seed of the folds, the models and the permutation importances.
+    n_jobs : int, default=1
+        Processes for feature extraction and for the (model, fold) fits.
+    features : FeatureExtractor, optional
+        The extractor for the feature models (default: ``FeatureExtractor()``).
+    imbalance : str, default="class_weight"
+        Remedy for imbalanced classes for models given by name.
+    search : bool, default=False
+        Inner grid search (nested CV) for models given by name.
+    drop_rare_classes : bool, default=False
+        Leave out classes with fewer members than ``cv`` instead of raising.
+    importance : bool, default=True
+        Compute permutation importances by feature family (and keep tree gains).
+    dataset : Dataset, optional
+        Where ``X`` came from: its name, skipped-file ledger and provenance go into
+        the result.
+    progress : bool or None
+        Progress bars (None: on a terminal).
+    command : str
+        The command line that reproduces this comparison, for the report.
+
+    Returns
+    -------
+    ComparisonResult
+    """
+    start_total = time.perf_counter()
+    table = as_sample_table(X)
+    y = np.asarray(y, dtype=object).astype(str)
+    if len(y) != len(table):
+        raise ValueError(f"X has {len(table)} samples but y has {len(y)} labels.")
+    groups_arr = None if groups is None else np.asarray(groups, dtype=object)
+    if groups_arr is not None and len(groups_arr) != len(y):
+        raise ValueError(f"groups has {len(groups_arr)} entries for {len(y)} samples.")
+    keep = check_class_counts(y, cv, drop_rare=drop_rare_classes)
+    dropped = sorted(set(y[~keep]))
+    if not keep.all():
+        table, y = table[keep].reset_index(drop=True), y[keep]
+        groups_arr = None if groups_arr is None else groups_arr[keep]
+    classes = sorted(set(y))
+    folds = make_folds(y, groups_arr, cv=cv, repeats=repeats, random_state=random_state)
+    resolved = _resolve_models(
+        models,
+        imbalance=imbalance,
+        search=search,
+        random_state=random_state,
+        n_jobs=1 if n_jobs != 1 else 2,
+    )
+
+    timing: dict[str, float] = {}
+    feature_names = None
+    matrices: dict[int, np.ndarray] = {}  # fold number → feature matrix it uses
+    feature_models = [n for n, est in resolved.items() if not takes_images(est)]
+    extractor = None
+    if feature_models:
+        extractor = (
+            features
+            if features is not None
+            else FeatureExtractor(n_jobs=n_jobs, progress=progress)
+        )
+        stateful = any(f.stateful for f in _families_of(extractor))
+        start = time.perf_counter()
+        if not stateful:
+            # Each row depends on its own image only: extract once, share everywhere.
+            fitted = clone(extractor).fit(table)
+            shared = fitted.transform(table)
+            matrices = dict.fromkeys(range(len(folds)), shared)
+        else:
+            # A learned codebook is fitted on each fold's training images only; the
+            # per-image descriptors are cached, so only the cheap encoding is redone.
+            with _cache_for(extractor) as cached:
+                for i, fold in enumerate(folds):
+                    fitted = clone(cached).fit(table.iloc[fold["train"]])
+                    matrices[i] = fitted.transform(table).astype(np.float32)
+        feature_names = list(fitted.get_feature_names_out())
+        timing["features"] = time.perf_counter() - start
+
+    def task(name, est, i, fold):
+        train, test = np.asarray(fold["train"]), np.asarray(fold["test"])
+        if takes_images(est):
+            names = None
+            X_train, X_test = table.iloc[train], table.iloc[test]
+        else:
+            names = feature_names
+            X_train, X_test = matrices[i][train], matrices[i][test]
+        return delayed(_run_fold)(
+            name,
+            est,
+            fold,
+            X_train,
+            y[train],
+            X_test,
+            y[test],
+            classes,
+            names if importance else None,
+            importance,
+            random_state,
+        )
+
+    tasks = [
+        task(name, est, i, fold)
+        for name, est in resolved.items()
+        for i, fold in enumerate(folds)
+    ]
+    show = progress if progress is not None else sys.stderr.isatty()
+    raw: list[dict] = []
+    start = time.perf_counter()
+    with tqdm(
+        total=len(tasks),
+        desc="models × folds",
+        unit="fit",
+        disable=not show,
+        file=sys.stderr,
+    ) as bar:
+        for out in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks):
+            raw.append(out)
+            bar.update(1)
+    timing["cross_validation"] = time.perf_counter() - start
+    order = {name: i for i, name in enumerate(resolved)}
+    raw.sort(key=lambda r: (order[r["model"]], r["repeat"], r["fold"]))
+
+    records = [
+        FoldRecord(
+            model=r["model"],
+            repeat=r["repeat"],
+            fold=r["fold"],
+            test_index=list(r["test_index"]),
+            y_pred=r["y_pred"],
+            proba=r["proba"],
+            fit_time=r["fit_time"],
+            predict_time=r["predict_time"],
+            params=r["params"],
+            error=r["error"],
+        )
+        for r in raw
+    ]
+    extras = {}
+    for r in raw:
+        if r.get("extra"):
+            extras.setdefault(r["model"], []).append(
+                {"repeat": r["repeat"], "fold": r["fold"], **r["extra"]}
+            )
+    images = table["image"].tolist()
+    sample_ids = [
+        p if isinstance(p, str) else f"{getattr(dataset, 'name', 'sample')}:{i}"
+        for i, p in enumerate(images)
+    ]
+    known = (*MODELS, "ensemble")
+    info = {
+        name: {
+            "description": describe_model(name)
+            if name in known and not isinstance(models, dict)
+            else type(est).__name__,
+            "input": "images" if takes_images(est) else "features",
+            "params": {k: _plain(v) for k, v in est.get_params(deep=False).items()},
+        }
+        for name, est in resolved.items()
+    }
+    result = ComparisonResult(
+        classes=classes,
+        y=y.tolist(),
+        sample_ids=sample_ids,
+        folds=[
+            {"repeat": f["repeat"], "fold": f["fold"], "test": f["test"]} for f in folds
+        ],
+        models=list(resolved),
+        records=records,
+        groups=None if groups_arr is None else [_plain(g) for g in groups_arr],
+        model_info=info,
+        feature_names=feature_names or [],
+        importances=_aggregate_importances(raw, feature_names)
+        if importance and feature_names
+        else {},
+        settings={
+            "cv": cv,
+            "repeats": repeats,
+            "random_state": random_state,
+            "imbalance": imbalance,
+            "search": search,
+            "n_jobs": n_jobs,
+            "grouped": groups_arr is not None,
+            "dropped_classes": dropped,
+            "features": None
+            if extractor is None
+            else {k: _plain(v) for k, v in extractor.get_params().items()},
+        },
+        environment=environment(),
+        command=command,
+        extras=extras,
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    )
+    result.dataset = _dataset_info(result, table, dataset, random_state)
+    timing["total"] = time.perf_counter() - start_total
+    result.timing = timing
+    return result
+
+
+def _dataset_info(result: ComparisonResult, table: pd.DataFrame, dataset, seed) -> dict:
+    """Class counts, skipped files and thumbnails of examples and of errors."""
+    y = np.asarray(result.y, dtype=object)
+    rng = np.random.default_rng(seed)
+    chosen: set[int] = set()
+    examples = {}
+    for c in result.classes:
+        idx = np.flatnonzero(y == c)
+        pick = sorted(rng.choice(idx, size=min(6, len(idx)), replace=False).tolist())
+        examples[c] = pick
+        chosen.update(pick)
+    for model in result.models:
+        chosen.update(e["index"] for e in result.confident_errors(model))
+    images = table["image"].tolist()
+    thumbs = {str(i): t for i in sorted(chosen) if (t := _thumbnail(images[i]))}
+    info = {
+        "name": getattr(dataset, "name", "dataset"),
+        "n_samples": len(y),
+        "class_counts": {c: int((y == c).sum()) for c in result.classes},
+        "examples": examples,
+        "thumbnails": thumbs,
+        "skipped": []
+        if dataset is None
+        else dataset.skipped.astype(str).to_dict(orient="records"),
+        "meta": {}
+        if dataset is None
+        else {k: _plain(v) for k, v in dataset.meta.items()},
+    }
+    return info

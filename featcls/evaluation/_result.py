@@ -1,0 +1,410 @@
+"""ComparisonResult: everything a comparison produced, as plain, versioned data."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from featcls.evaluation._metrics import (
+    SCORES,
+    corrected_ttest,
+    fold_scores,
+    interval,
+    per_class_table,
+    wilcoxon_test,
+)
+
+__all__ = ["N_CONFIDENT_ERRORS", "SCHEMA_VERSION", "ComparisonResult", "FoldRecord"]
+
+#: How many confidently misclassified samples per model keep a thumbnail.
+N_CONFIDENT_ERRORS = 8
+
+#: Version of the JSON layout written by :meth:`ComparisonResult.to_json`.
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class FoldRecord:
+    """What one model did on one outer fold."""
+
+    model: str
+    repeat: int
+    fold: int
+    test_index: list[int]
+    y_pred: list[str] | None = None
+    proba: list[list[float]] | None = None
+    fit_time: float = math.nan
+    predict_time: float = math.nan
+    params: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+def _clean(value):
+    """JSON-safe copy: NaN/inf → None, numpy scalars → Python."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _clean(value.tolist())
+    if isinstance(value, (np.floating, float)):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def _nan(value):
+    return math.nan if value is None else value
+
+
+@dataclass
+class ComparisonResult:
+    """Results of :func:`featcls.compare`: out-of-fold predictions of every model.
+
+    Plain data: metrics, intervals and paired tests are computed from the stored
+    predictions, so a report can be re-rendered or extended later without refitting.
+
+    Attributes
+    ----------
+    classes : list of str
+        Class names, sorted; columns of the stored probabilities.
+    y : list of str
+        True label of every sample, in sample order.
+    sample_ids : list of str
+        Path (or ``dataset:index``) of every sample.
+    folds : list of dict
+        ``{"repeat", "fold", "test"}`` for every outer fold; a model's record on a fold
+        holds predictions for exactly those test indices.
+    models : list of str
+        Model names, in the order given.
+    records : list of FoldRecord
+        One per (model, repeat, fold).
+    groups : list or None
+        Group of every sample, when the folds were grouped.
+    model_info : dict
+        Per model: its description and parameters.
+    feature_names : list of str
+        Columns of the hand-crafted feature matrix (empty if no feature model ran).
+    importances : dict
+        Per model, ``{"permutation_family": {family: mean drop in macro-F1 when the
+        family's columns are shuffled together}, "gain": {feature: normalised total
+        gain}}`` (gain for tree models only), averaged over folds.
+    dataset : dict
+        Name, class counts, skipped-file ledger, thumbnails, provenance.
+    settings : dict
+        The comparison's settings (cv, repeats, seed, imbalance, features ...).
+    environment : dict
+        Versions, CPU/GPU, platform.
+    timing : dict
+        Wall times in seconds (``features``, ``total`` ...).
+    command : str
+        The command line that reproduces the comparison.
+    extras : dict
+        Model-specific material for the report (learning curves, saliency maps ...).
+    """
+
+    classes: list[str]
+    y: list[str]
+    sample_ids: list[str]
+    folds: list[dict]
+    models: list[str]
+    records: list[FoldRecord]
+    groups: list | None = None
+    model_info: dict = field(default_factory=dict)
+    feature_names: list[str] = field(default_factory=list)
+    importances: dict = field(default_factory=dict)
+    dataset: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
+    environment: dict = field(default_factory=dict)
+    timing: dict = field(default_factory=dict)
+    command: str = ""
+    extras: dict = field(default_factory=dict)
+    created: str = ""
+    schema_version: int = SCHEMA_VERSION
+
+    # -- persistence ------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return _clean(asdict(self))
+
+    def to_json(self, path: str | Path) -> Path:
+        """Write the result as JSON (NaN stored as null) and return the path."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=1))
+        return path
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ComparisonResult:
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ValueError(
+                f"This results file has schema version {version!r}; this featcls reads "
+                f"version {SCHEMA_VERSION}. Re-run the comparison with this version."
+            )
+        data = dict(data)
+        records = []
+        for r in data.pop("records"):
+            r = dict(r)
+            if r.get("proba") is not None:
+                r["proba"] = [[_nan(p) for p in row] for row in r["proba"]]
+            r["fit_time"] = _nan(r.get("fit_time"))
+            r["predict_time"] = _nan(r.get("predict_time"))
+            records.append(FoldRecord(**r))
+        known = set(cls.__dataclass_fields__)
+        return cls(records=records, **{k: v for k, v in data.items() if k in known})
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> ComparisonResult:
+        """Read a result written by :meth:`to_json`."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise FileNotFoundError(f"No results file at '{path}'.") from None
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"'{path}' is not a featcls results file: {exc}") from exc
+        if not isinstance(data, dict) or "records" not in data:
+            raise ValueError(f"'{path}' is not a featcls results file (no 'records').")
+        return cls.from_dict(data)
+
+    # -- views ------------------------------------------------------------------
+    def _records(self, model: str) -> list[FoldRecord]:
+        if model not in self.models:
+            raise ValueError(f"Unknown model {model!r}; this result has {self.models}.")
+        return [r for r in self.records if r.model == model]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per (model, repeat, fold): scores, timings and any error."""
+        key = (id(self.records), len(self.records), tuple(self.classes))
+        cached = self.__dict__.get("_frame_cache")
+        if cached is not None and cached[0] == key:
+            return cached[1].copy()
+        frame = self._score_folds()
+        self.__dict__["_frame_cache"] = (key, frame)
+        return frame.copy()
+
+    def _score_folds(self) -> pd.DataFrame:
+        y = np.asarray(self.y, dtype=object)
+        rows = []
+        for r in self.records:
+            row = {
+                "model": r.model,
+                "repeat": r.repeat,
+                "fold": r.fold,
+                "n_test": len(r.test_index),
+            }
+            if r.error is None and r.y_pred is not None:
+                proba = None if r.proba is None else np.asarray(r.proba, float)
+                row.update(
+                    fold_scores(
+                        y[r.test_index],
+                        np.asarray(r.y_pred, object),
+                        proba,
+                        self.classes,
+                    )
+                )
+            else:
+                row.update(dict.fromkeys(SCORES, np.nan))
+            row.update(
+                {
+                    "fit_time": r.fit_time,
+                    "predict_time": r.predict_time,
+                    "error": r.error,
+                }
+            )
+            rows.append(row)
+        columns = [
+            "model",
+            "repeat",
+            "fold",
+            *SCORES,
+            "fit_time",
+            "predict_time",
+            "n_test",
+            "error",
+        ]
+        return pd.DataFrame(rows, columns=columns)
+
+    def leaderboard(self, metric: str = "f1_macro") -> pd.DataFrame:
+        """Per model: mean, std and 95 % interval of ``metric`` over folds, best first.
+
+        Also the mean of the other scores, the mean fit time and the number of folds
+        that failed.
+        """
+        frame = self.to_frame()
+        rows = []
+        for model in self.models:
+            part = frame[frame["model"] == model]
+            values = part[metric].to_numpy(float)
+            low, high = interval(values)
+            row = {
+                "model": model,
+                metric: np.nanmean(values) if np.isfinite(values).any() else np.nan,
+                "std": np.nanstd(values, ddof=1)
+                if np.isfinite(values).sum() > 1
+                else np.nan,
+                "ci_low": low,
+                "ci_high": high,
+            }
+            for s in SCORES:
+                if s != metric:
+                    v = part[s].to_numpy(float)
+                    row[s] = np.nanmean(v) if np.isfinite(v).any() else np.nan
+            row["fit_time"] = part["fit_time"].mean()
+            row["failed_folds"] = int(part["error"].notna().sum())
+            rows.append(row)
+        board = pd.DataFrame(rows).set_index("model")
+        return board.sort_values(metric, ascending=False, na_position="last")
+
+    def oof(
+        self, model: str, repeat: int = 0
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Out-of-fold ``(y_true, y_pred, proba)`` of one repeat, for indices predicted.
+
+        Samples of a failed fold are left out.
+        """
+        index, pred, proba = [], [], []
+        have_proba = True
+        for r in self._records(model):
+            if r.repeat != repeat or r.error is not None or r.y_pred is None:
+                continue
+            index += list(r.test_index)
+            pred += list(r.y_pred)
+            if r.proba is None:
+                have_proba = False
+            else:
+                proba += list(r.proba)
+        y = np.asarray(self.y, dtype=object)[index]
+        probs = np.asarray(proba, float) if have_proba and proba else None
+        return y, np.asarray(pred, dtype=object), probs
+
+    def confusion(self, model: str) -> pd.DataFrame:
+        """Confusion matrix (rows: true, columns: predicted), summed over repeats."""
+        from sklearn.metrics import confusion_matrix
+
+        total = np.zeros((len(self.classes),) * 2, dtype=int)
+        for repeat in sorted({f["repeat"] for f in self.folds}):
+            y, pred, _ = self.oof(model, repeat)
+            if len(y):
+                total += confusion_matrix(y, pred, labels=self.classes)
+        return pd.DataFrame(
+            total,
+            index=pd.Index(self.classes, name="true"),
+            columns=pd.Index(self.classes, name="predicted"),
+        )
+
+    def per_class(self, model: str) -> pd.DataFrame:
+        """Per-class precision, recall, F1, TPR, TNR, PPV, NPV (pooled predictions)."""
+        ys, preds = [], []
+        for repeat in sorted({f["repeat"] for f in self.folds}):
+            y, pred, _ = self.oof(model, repeat)
+            ys.append(y)
+            preds.append(pred)
+        return per_class_table(np.concatenate(ys), np.concatenate(preds), self.classes)
+
+    def pairwise_tests(self, metric: str = "f1_macro") -> pd.DataFrame:
+        """Every pair of models on the same folds: difference and paired tests.
+
+        Columns: ``model_a``, ``model_b``, ``mean_diff`` (a − b), ``t`` and
+        ``p_corrected_t``
+        (Nadeau–Bengio corrected resampled t-test), ``p_wilcoxon``, ``n_folds``.
+        """
+        frame = self.to_frame().set_index(["model", "repeat", "fold"])[metric]
+        n = len(self.y)
+        test_fraction = float(np.mean([len(f["test"]) for f in self.folds])) / n
+        rows = []
+        for a, b in combinations(self.models, 2):
+            pa, pb = frame.loc[a], frame.loc[b]
+            both = pa.index.intersection(pb.index)
+            va, vb = pa.loc[both].to_numpy(float), pb.loc[both].to_numpy(float)
+            mean, t, p = corrected_ttest(va, vb, test_fraction)
+            rows.append(
+                {
+                    "model_a": a,
+                    "model_b": b,
+                    "mean_diff": mean,
+                    "t": t,
+                    "p_corrected_t": p,
+                    "p_wilcoxon": wilcoxon_test(va, vb),
+                    "n_folds": int(np.isfinite(va - vb).sum()),
+                }
+            )
+        return pd.DataFrame(
+            rows,
+            columns=[
+                "model_a",
+                "model_b",
+                "mean_diff",
+                "t",
+                "p_corrected_t",
+                "p_wilcoxon",
+                "n_folds",
+            ],
+        )
+
+    def confident_errors(
+        self, model: str, k: int = N_CONFIDENT_ERRORS, repeat: int = 0
+    ) -> list[dict]:
+        """The ``k`` misclassified samples the model was most sure about (repeat 0).
+
+        Each: ``{"index", "true", "pred", "confidence"}`` (probability of the wrong
+        prediction). Empty when the model stored no probabilities.
+        """
+        out = []
+        for r in self._records(model):
+            if r.repeat != repeat or r.error is not None or r.proba is None:
+                continue
+            proba = np.asarray(r.proba, float)
+            for i, idx in enumerate(r.test_index):
+                if r.y_pred[i] != self.y[idx]:
+                    out.append(
+                        {
+                            "index": int(idx),
+                            "true": self.y[idx],
+                            "pred": r.y_pred[i],
+                            "confidence": float(np.nanmax(proba[i])),
+                        }
+                    )
+        out.sort(key=lambda e: -e["confidence"])
+        return out[:k]
+
+    def errors(self) -> pd.DataFrame:
+        """Failed (model, repeat, fold) with their tracebacks."""
+        rows = [
+            {"model": r.model, "repeat": r.repeat, "fold": r.fold, "error": r.error}
+            for r in self.records
+            if r.error is not None
+        ]
+        return pd.DataFrame(rows, columns=["model", "repeat", "fold", "error"])
+
+    def summary(self, metric: str = "f1_macro") -> str:
+        """The leaderboard as aligned text (what the CLI prints)."""
+        board = self.leaderboard(metric)
+        lines = [
+            f"{'model':<18} {metric:>9} {'± std':>7} {'95% interval':>17} "
+            f"{'accuracy':>9} {'bal.acc':>8} {'fit s':>7}"
+        ]
+        for model, row in board.iterrows():
+            lines.append(
+                f"{model:<18} {row[metric]:>9.3f} {row['std']:>7.3f} "
+                f"  [{row['ci_low']:.3f}, {row['ci_high']:.3f}] "
+                f"{row['accuracy']:>9.3f} "
+                f"{row['balanced_accuracy']:>8.3f} {row['fit_time']:>7.2f}"
+                + (
+                    f"  ({row['failed_folds']} folds failed)"
+                    if row["failed_folds"]
+                    else ""
+                )
+            )
+        return "\n".join(lines)

@@ -1,0 +1,149 @@
+"""featcls compare / report / train / predict through Typer's CliRunner."""
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from featcls.cli import app
+from featcls.data import make_synthetic, save_folder
+from featcls.evaluation import ComparisonResult
+
+runner = CliRunner()
+SMALL = [
+    "--n-samples",
+    "100",
+    "--image-size",
+    "48",
+    "--folds",
+    "3",
+    "--features",
+    "shape,intensity,radial",
+]
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cmp") / "out"
+    result = runner.invoke(
+        app,
+        [
+            "compare",
+            *SMALL,
+            "--models",
+            "logreg,xgboost",
+            "--out",
+            str(out),
+            "--seed",
+            "3",
+        ],
+    )
+    return out, result
+
+
+def test_compare_writes_report_results_and_prints_leaderboard(compared):
+    out, result = compared
+    assert result.exit_code == 0, result.output
+    for name in ("report.html", "results.json", "fold_scores.csv", "leaderboard.csv"):
+        assert (out / name).is_file(), name
+    assert "f1_macro" in result.output and "logreg" in result.output
+    res = ComparisonResult.from_json(out / "results.json")
+    assert res.models == ["logreg", "xgboost"]
+    assert res.settings["cv"] == 3 and res.settings["random_state"] == 3
+    assert res.command == (
+        "featcls compare --n-samples 100 --image-size 48 --models "
+        "logreg,xgboost --features shape,intensity,radial --folds 3 "
+        f"--seed 3 --out {out}"
+    )
+    folds = pd.read_csv(out / "fold_scores.csv")
+    assert len(folds) == 6
+
+
+def test_report_rerenders_without_refitting(compared, tmp_path):
+    out, _ = compared
+    target = tmp_path / "again.html"
+    result = runner.invoke(
+        app, ["report", str(out / "results.json"), "--out", str(target)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "leaderboard" in target.read_text()
+    missing = runner.invoke(app, ["report", str(tmp_path / "nope.json")])
+    assert missing.exit_code == 1 and "No results file" in missing.output
+
+
+def test_config_file_sets_options_and_command_line_wins(tmp_path):
+    config = tmp_path / "cmp.toml"
+    config.write_text(
+        'models = ["logreg"]\nfolds = 2\nn-samples = 100\nimage-size = 40\n'
+        'features = ["shape"]\nseed = 5\n'
+    )
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["compare", "--config", str(config), "--folds", "3", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "results.json").read_text())
+    assert data["models"] == ["logreg"]
+    assert data["settings"]["cv"] == 3  # the command line wins
+    assert data["settings"]["random_state"] == 5
+    bad = tmp_path / "bad.toml"
+    bad.write_text("colour = 'blue'\n")
+    result = runner.invoke(app, ["compare", "--config", str(bad)])
+    assert result.exit_code == 1 and "unknown setting 'colour'" in result.output
+
+
+def test_compare_fails_with_one_clear_line(tmp_path):
+    result = runner.invoke(
+        app, ["compare", "--n-samples", "40", "--folds", "10", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 1
+    assert "fewer members than the 10 folds" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    result = runner.invoke(
+        app, ["compare", "--models", "svm,deep-forest", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 1 and "Unknown model 'deep-forest'" in result.output
+
+
+def test_train_then_predict_an_unlabelled_folder(tmp_path):
+    model = tmp_path / "model.skops"
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--model",
+            "logreg",
+            "--n-samples",
+            "60",
+            "--image-size",
+            "48",
+            "--features",
+            "shape,intensity",
+            "--out",
+            str(model),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    images = tmp_path / "unlabelled"
+    data = make_synthetic(12, image_size=48, random_state=9)
+    save_folder(data, images)
+    out = tmp_path / "pred.csv"
+    result = runner.invoke(
+        app, ["predict", str(model), "--data", str(images), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    pred = pd.read_csv(out)
+    assert len(pred) == 12
+    assert {
+        "path",
+        "prediction",
+        "p_multilamellar",
+        "p_uncertain",
+        "p_unilamellar",
+    } <= set(pred.columns)
+    assert pred.filter(like="p_").sum(axis=1).round(6).eq(1).all()
+    bad = tmp_path / "bad.skops"
+    bad.write_bytes(b"junk")
+    result = runner.invoke(app, ["predict", str(bad), "--data", str(images)])
+    assert result.exit_code == 1 and "not a featcls model file" in result.output
