@@ -154,8 +154,8 @@ FeaturesOpt = Annotated[
     str | None,
     typer.Option(
         "--features",
-        help="Comma-separated feature families (default: all). See "
-        "'featcls datasets --features'.",
+        help="Comma-separated feature families (default: all but the learned "
+        "'vlad' codebook; 'default,vlad' adds it). See 'featcls datasets --features'.",
         rich_help_panel="Features",
     ),
 ]
@@ -488,8 +488,10 @@ def compare(
         str,
         typer.Option(
             "--models",
-            help="Comma-separated models: svm, xgboost, logreg, "
-            "random_forest, ensemble (soft vote of svm, xgboost, logreg).",
+            help="Comma-separated models. On hand-crafted features: svm, xgboost, "
+            "logreg, random_forest, ensemble (soft vote of svm, xgboost, logreg). On "
+            "pixels (needs torch): cnn (= cnn-lipnet), cnn-simple, cnn-resnet, and "
+            "fusion (CNN embedding + features).",
             rich_help_panel="Models",
         ),
     ] = "svm,xgboost",
@@ -535,6 +537,24 @@ def compare(
             rich_help_panel="Models",
         ),
     ] = False,
+    cnn_epochs: Annotated[
+        int,
+        typer.Option(
+            "--cnn-epochs",
+            help="Maximum training epochs of the CNN and "
+            "fusion models (early stopping may end sooner).",
+            rich_help_panel="Models",
+        ),
+    ] = 30,
+    cnn_size: Annotated[
+        int,
+        typer.Option(
+            "--cnn-size",
+            help="Input size in pixels of the CNN and fusion "
+            "models (images are resized to it).",
+            rich_help_panel="Models",
+        ),
+    ] = 96,
     seed: SeedOpt = 0,
     n_jobs: NJobsOpt = 1,
     cache_dir: CacheOpt = None,
@@ -606,6 +626,7 @@ def compare(
             dataset=ds,
             progress=v.progress,
             command=command,
+            cnn_params={"max_epochs": v.cnn_epochs, "input_size": v.cnn_size},
         )
         paths = write_outputs(result, v.out)
         typer.echo(
@@ -660,7 +681,9 @@ def train(
     model: Annotated[
         str,
         typer.Option(
-            "--model", help="Model to fit: svm, xgboost, logreg, random_forest."
+            "--model",
+            help="Model to fit (names as in 'featcls compare --models'); CNN and "
+            "fusion models are saved as torch weights: give a .pt file name.",
         ),
     ] = "svm",
     out: Annotated[
@@ -697,12 +720,11 @@ def train(
         from imblearn.pipeline import Pipeline
 
         from featcls.features import FeatureExtractor
-        from featcls.models import make_model, save_model
+        from featcls.models import IMAGE_MODELS, build_model, save_model
 
         ds = dataset_from(ctx.params)
         if ds.y is None:
             fail("the dataset has no labels; give --label-col.")
-        estimator = make_model(model, imbalance=imbalance.value, random_state=seed)
         extractor = FeatureExtractor(
             families=features,
             channels=channels.value,
@@ -710,21 +732,28 @@ def train(
             n_jobs=n_jobs,
             cache_dir=cache_dir,
         )
-        pipe = Pipeline([("features", extractor), *estimator.steps])
-        pipe.fit(ds.X, ds.y)
-        pipe.set_params(features__n_jobs=1, features__cache_dir=None)
-        save_model(
-            pipe,
-            out,
-            metadata={
-                "model": model,
-                "classes": list(ds.classes),
-                "dataset": ds.name,
-                "n_samples": len(ds),
-                "imbalance": imbalance.value,
-                "seed": seed,
-            },
+        estimator = build_model(
+            model, imbalance=imbalance.value, random_state=seed, features=extractor
         )
+        if model in IMAGE_MODELS:  # torch weights, loaded with weights_only=True
+            estimator.fit(ds.X, ds.y)
+            estimator.save(out)
+        else:
+            pipe = Pipeline([("features", extractor), *estimator.steps])
+            pipe.fit(ds.X, ds.y)
+            pipe.set_params(features__n_jobs=1, features__cache_dir=None)
+            save_model(
+                pipe,
+                out,
+                metadata={
+                    "model": model,
+                    "classes": list(ds.classes),
+                    "dataset": ds.name,
+                    "n_samples": len(ds),
+                    "imbalance": imbalance.value,
+                    "seed": seed,
+                },
+            )
         typer.echo(f"{model} fitted on {len(ds)} images of {ds.name} → {out}")
 
     run_guarded(work)
@@ -761,7 +790,8 @@ def predict(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DataWarning)
             ds = load_images(data, masks=masks, on_error=on_error.value)
-        pipe.set_params(features__n_jobs=n_jobs)
+        if "features__n_jobs" in pipe.get_params():
+            pipe.set_params(features__n_jobs=n_jobs)
         proba = pipe.predict_proba(ds.X)
         classes = [str(c) for c in pipe.classes_]
         table = pd.DataFrame(

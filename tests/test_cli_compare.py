@@ -147,3 +147,61 @@ def test_train_then_predict_an_unlabelled_folder(tmp_path):
     bad.write_bytes(b"junk")
     result = runner.invoke(app, ["predict", str(bad), "--data", str(images)])
     assert result.exit_code == 1 and "not a featcls model file" in result.output
+
+
+def test_compare_cnn_and_classical_on_the_same_folds(tmp_path):
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app,
+        [
+            "compare",
+            *SMALL,
+            "--models",
+            "logreg,cnn",
+            "--cnn-epochs",
+            "1",
+            "--cnn-size",
+            "24",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    res = ComparisonResult.from_json(out / "results.json")
+    assert res.model_info["cnn"]["input"] == "images"
+    folds = {
+        m: sorted(
+            (r.repeat, r.fold, tuple(r.test_index)) for r in res.records if r.model == m
+        )
+        for m in res.models
+    }
+    assert folds["logreg"] == folds["cnn"]
+    assert res.errors().empty
+    assert "history" in res.extras["cnn"][0]
+
+
+def test_train_and_predict_with_a_cnn(tmp_path):
+    model = tmp_path / "cnn.pt"
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--model",
+            "cnn",
+            "--n-samples",
+            "40",
+            "--image-size",
+            "32",
+            "--out",
+            str(model),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    images = tmp_path / "unlabelled"
+    save_folder(make_synthetic(6, image_size=32, random_state=2), images)
+    out = tmp_path / "pred.csv"
+    result = runner.invoke(
+        app, ["predict", str(model), "--data", str(images), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(out)) == 6

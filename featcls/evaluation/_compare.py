@@ -26,7 +26,7 @@ from featcls.evaluation._env import environment
 from featcls.evaluation._result import ComparisonResult, FoldRecord
 from featcls.evaluation._splits import check_class_counts, make_folds
 from featcls.features import FeatureExtractor, FeatureFamily
-from featcls.models import MODELS, describe_model, make_model
+from featcls.models import MODEL_NAMES, build_model, describe
 
 __all__ = ["compare", "takes_images"]
 
@@ -68,7 +68,9 @@ def _cache_for(extractor: FeatureExtractor):
         yield clone(extractor).set_params(cache_dir=tmp)
 
 
-def _resolve_models(models, *, imbalance, search, random_state, n_jobs) -> dict:
+def _resolve_models(
+    models, *, imbalance, search, random_state, n_jobs, features, cnn_params
+) -> dict:
     if isinstance(models, str):
         models = [m.strip() for m in models.split(",") if m.strip()]
     if isinstance(models, dict):
@@ -76,15 +78,19 @@ def _resolve_models(models, *, imbalance, search, random_state, n_jobs) -> dict:
     else:
         resolved = {}
         for name in models:
-            resolved[name] = make_model(
+            resolved[name] = build_model(
                 name,
                 imbalance=imbalance,
                 search=search,
                 random_state=random_state,
                 n_jobs=n_jobs,
+                features=features,
+                cnn_params=cnn_params,
             )
     if not resolved:
-        raise ValueError(f"No models to compare. Known models: {', '.join(MODELS)}.")
+        raise ValueError(
+            f"No models to compare. Known models: {', '.join(MODEL_NAMES)}."
+        )
     return resolved
 
 
@@ -264,6 +270,7 @@ def compare(
     dataset: Dataset | None = None,
     progress: bool | None = None,
     command: str = "",
+    cnn_params: dict | None = None,
 ) -> ComparisonResult:
     """Fit every model on identical outer folds and keep everything they produced.
 
@@ -276,7 +283,8 @@ def compare(
     Parameters
     ----------
     models : str, list of str or dict
-        Model names (``"svm,xgboost"``, see :data:`featcls.models.MODELS`) built with
+        Model names (``"svm,xgboost,cnn"``, see :data:`featcls.models.MODEL_NAMES`)
+        built with
         ``imbalance``, ``search`` and ``random_state``, or ``{name: estimator}``.
     X : sample table, array of images or list of paths
     y : array-like of labels
@@ -308,6 +316,9 @@ def compare(
         Progress bars (None: on a terminal).
     command : str
         The command line that reproduces this comparison, for the report.
+    cnn_params : dict, optional
+        Parameters for the CNN and fusion models given by name (``max_epochs``,
+        ``input_size`` ...).
 
     Returns
     -------
@@ -334,6 +345,8 @@ def compare(
         search=search,
         random_state=random_state,
         n_jobs=1 if n_jobs != 1 else 2,
+        features=features,
+        cnn_params=cnn_params,
     )
 
     timing: dict[str, float] = {}
@@ -434,11 +447,10 @@ def compare(
         p if isinstance(p, str) else f"{getattr(dataset, 'name', 'sample')}:{i}"
         for i, p in enumerate(images)
     ]
-    known = (*MODELS, "ensemble")
     info = {
         name: {
-            "description": describe_model(name)
-            if name in known and not isinstance(models, dict)
+            "description": describe(name)
+            if name in MODEL_NAMES and not isinstance(models, dict)
             else type(est).__name__,
             "input": "images" if takes_images(est) else "features",
             "params": {k: _plain(v) for k, v in est.get_params(deep=False).items()},

@@ -41,7 +41,9 @@ def _expected_source(policy: str, mask: Any) -> str:
 
 
 #: Bumped whenever a change to the code changes feature values, to invalidate caches.
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
+#: The same for the local descriptors of stateful families.
+DESCRIPTOR_VERSION = 1
 
 _FIXED_CHANNELS = {"gray": ("gray",), "rgb": ("r", "g", "b"), "hsv": ("h", "s", "v")}
 
@@ -52,6 +54,12 @@ def _resolve_families(families: Any) -> list[FeatureFamily]:
         families = DEFAULT_FAMILIES
     if isinstance(families, str):
         families = [f.strip() for f in families.split(",") if f.strip()]
+    if not isinstance(families, dict) and "default" in families:
+        # "default" stands for every default family, e.g. "default,vlad".
+        expanded = []
+        for f in families:
+            expanded += list(DEFAULT_FAMILIES) if f == "default" else [f]
+        families = expanded
     if isinstance(families, dict):
         items = list(families.items())
     else:
@@ -100,7 +108,8 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     families : list of str or FeatureFamily, dict, or None, default=None
-        Families to compute, by name (keys of ``FEATURE_FAMILIES``), as configured
+        Families to compute, by name (keys of ``FEATURE_FAMILIES``; ``"default"``
+        stands for all default families, e.g. ``"default,vlad"``), as configured
         instances (``HaralickFeatures(levels=64)``), or as ``{name: params}``. None
         computes every family with its defaults.
     channels : {"gray", "rgb", "hsv", "channels"}, default="gray"
@@ -144,15 +153,16 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
     >>> import numpy as np
     >>> from featcls import FeatureExtractor
     >>> yy, xx = np.mgrid[:48, :48]
-    >>> images = np.stack([((yy - 24) ** 2 + (xx - 24) ** 2 < r * r) * 200
+    >>> images = np.stack([((yy - 24) ** 2 + (xx - 24) ** 2 <= r * r) * 200
     ...                    for r in (8, 12, 16)]).astype(np.uint8)
     >>> fx = FeatureExtractor(families=["shape", "intensity"]).fit(images)
     >>> features = fx.transform(images)
     >>> features.shape == (3, len(fx.get_feature_names_out()))
     True
     >>> names = list(fx.get_feature_names_out())
-    >>> [round(v) for v in features[:, names.index("shape__diameter")]]
-    [17, 25, 33]
+    >>> diameters = features[:, names.index("shape__diameter")]  # ≈ 2r + 1 pixels
+    >>> bool(np.allclose(diameters, [17, 25, 33], atol=1.5))
+    True
     """
 
     def __init__(
@@ -409,6 +419,9 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             description = {
                 "family": [family.name, family.get_params()],
                 **self._cache_description(()),
+                # Descriptors have their own version: a change to the plain
+                # families must not throw away the costly descriptors.
+                "featcls_feature_version": DESCRIPTOR_VERSION,
             }
             digest = hashlib.sha256(
                 json.dumps(description, sort_keys=True, default=str).encode()

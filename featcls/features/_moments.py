@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from math import factorial
+
 import cv2
-import mahotas
 import numpy as np
 
 from featcls.features._base import FeatureFamily, check_int, check_option
@@ -37,10 +39,11 @@ class MomentFeatures(FeatureFamily):
     count. Central moments ``mu_pq`` (p + q = 2, 3; translation invariant, px units),
     normalised central moments ``nu_pq`` (also scale invariant), Hu's seven rotation
     invariants (Hu 1962) log-scaled as ``sign(h) log10|h|``, and the magnitudes of the
-    Zernike moments ``|A_nm|`` up to ``zernike_degree`` (Teague 1980, computed by
-    mahotas) on the disk of the object's maximum radius around its centroid. Zernike
-    moments are computed on the object's bounding square resampled to
-    ``zernike_size`` pixels, which makes them scale invariant and fast.
+    Zernike moments ``|A_nm|`` up to ``zernike_degree`` (Teague 1980; the definition
+    of mahotas's ``zernike_moments``) on the disk of the object's maximum radius
+    around its centroid. The disk is resampled to ``zernike_size`` pixels, which
+    makes the moments scale invariant and lets one precomputed basis serve every
+    image.
 
     Parameters
     ----------
@@ -100,23 +103,66 @@ class MomentFeatures(FeatureFamily):
     def _zernike(self, weights: np.ndarray, m: dict, g) -> np.ndarray:
         cy, cx = m["m01"] / m["m00"], m["m10"] / m["m00"]
         radius = g.max_radius + 0.5
-        h, w = weights.shape
-        r = int(np.ceil(radius))
-        y0, x0 = int(np.floor(cy)) - r, int(np.floor(cx)) - r
-        side = 2 * r + 2
-        # Pad so the square around the centroid always fits, then resample it.
-        pad = max(0, -y0, -x0, y0 + side - h, x0 + side - w)
-        src = cv2.copyMakeBorder(weights, pad, pad, pad, pad, cv2.BORDER_CONSTANT, 0)
-        crop = src[y0 + pad : y0 + pad + side, x0 + pad : x0 + pad + side]
         size = int(self.zernike_size)
-        small = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
-        scale = size / side
-        centre = ((cy - y0 + 0.5) * scale - 0.5, (cx - x0 + 0.5) * scale - 0.5)
-        return np.asarray(
-            mahotas.features.zernike_moments(
-                small, radius * scale, degree=int(self.zernike_degree), cm=centre
-            )
+        # Resample so that the centroid lands on the centre of a size×size square and
+        # the object's radius on its half-width: the Zernike basis is then the same
+        # for every image and is computed once.
+        scale = (size / 2.0) / radius
+        centre = (size - 1) / 2.0
+        warp = np.float32(
+            [[scale, 0, centre - scale * cx], [0, scale, centre - scale * cy]]
         )
+        flags = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        small = cv2.warpAffine(
+            weights,
+            warp,
+            (size, size),
+            flags=flags,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=0,
+        )
+        basis, inside = _zernike_basis(size, int(self.zernike_degree))
+        values = small.ravel().astype(np.float64)
+        total = float(values[inside].sum())  # mass inside the unit disk
+        if total <= 0:
+            return np.full(basis.shape[1], np.nan)
+        return np.abs((values / total) @ basis)
+
+
+@lru_cache(maxsize=8)
+def _zernike_basis(size: int, degree: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(n + 1) / pi * conj(V_nl)`` on a size×size grid whose unit disk fills it.
+
+    Columns in the order of :func:`_zernike_names`; zero outside the unit disk,
+    whose pixels are also returned. The same definition as mahotas's
+    ``zernike_moments`` (Teague 1980: moments of the mass inside the disk), vectorised.
+    """
+    centre = (size - 1) / 2.0
+    yy, xx = np.mgrid[:size, :size]
+    x, y = (xx.ravel() - centre) / (size / 2.0), (yy.ravel() - centre) / (size / 2.0)
+    rho = np.maximum(np.hypot(x, y), 1e-9)
+    angle = (x + 1j * y) / rho
+    inside = rho <= 1.0
+    columns = []
+    for n in range(degree + 1):
+        for ell in range(n + 1):
+            if (n - ell) % 2:
+                continue
+            radial = np.zeros_like(rho)
+            for k in range((n - ell) // 2 + 1):
+                coeff = (
+                    (-1) ** k
+                    * factorial(n - k)
+                    / (
+                        factorial(k)
+                        * factorial((n + ell) // 2 - k)
+                        * factorial((n - ell) // 2 - k)
+                    )
+                )
+                radial += coeff * rho ** (n - 2 * k)
+            v = radial * angle**ell
+            columns.append(np.where(inside, np.conj(v), 0) * (n + 1) / np.pi)
+    return np.stack(columns, axis=1), inside
 
 
 def moment_features(image, mask=None, **params) -> dict[str, float]:

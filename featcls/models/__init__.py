@@ -1,4 +1,4 @@
-"""Models: classical pipelines on the feature table (and, later, CNNs on pixels)."""
+"""Models: classical pipelines on the feature table, CNNs and fusion on pixels."""
 
 from featcls.models._classical import (
     IMBALANCE_STRATEGIES,
@@ -8,20 +8,33 @@ from featcls.models._classical import (
     describe_model,
     make_model,
 )
+from featcls.models._cnn import CNNClassifier
+from featcls.models._cnn_augment import random_augment
+from featcls.models._cnn_setup import ARCHITECTURES
+from featcls.models._fusion import FusionClassifier
 from featcls.models._persist import TRUSTED_MODULES, load_model, save_model
+from featcls.models._registry import IMAGE_MODELS, MODEL_NAMES, build_model, describe
 from featcls.models._svm import SVMClassifier
 from featcls.models._xgb import XGBoostClassifier
 
 __all__ = [
+    "ARCHITECTURES",
+    "CNNClassifier",
+    "FusionClassifier",
+    "IMAGE_MODELS",
     "IMBALANCE_STRATEGIES",
     "MODELS",
+    "MODEL_NAMES",
     "SEARCH_GRIDS",
     "TRUSTED_MODULES",
     "SVMClassifier",
     "SafeSMOTE",
     "XGBoostClassifier",
+    "build_model",
+    "describe",
     "describe_model",
     "load_model",
     "make_model",
+    "random_augment",
     "save_model",
 ]

@@ -32,15 +32,27 @@ def save_model(model: Any, path: str | Path, *, metadata: dict | None = None) ->
 
 
 def load_model(path: str | Path) -> tuple[Any, dict]:
-    """Read a model written by :func:`save_model`; returns ``(model, metadata)``.
+    """Read a model written by :func:`save_model` (or a CNN's ``save``).
 
-    Only types from :data:`TRUSTED_MODULES` are rebuilt; a file that contains any
-    other type is refused with the list of those types — it is never loaded
-    silently, and nothing in the file is executed as code.
+    Returns ``(model, metadata)``. Only types from :data:`TRUSTED_MODULES` are
+    rebuilt; a file that contains any other type is refused with the list of those
+    types — it is never loaded silently, and nothing in the file is executed as code.
+    CNN files (``.pt``) are read with ``torch.load(weights_only=True)``.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No model file at '{path}'.")
+    if path.suffix in (".pt", ".pth"):
+        from featcls.models._cnn import CNNClassifier
+        from featcls.models._fusion import FusionClassifier
+
+        try:
+            model = CNNClassifier.load(path)
+        except ValueError as exc:
+            if "FusionClassifier" not in str(exc):
+                raise
+            model = FusionClassifier.load(path)
+        return model, {"model": type(model).__name__, "classes": list(model.classes_)}
     try:
         untrusted = sio.get_untrusted_types(file=path)
     except Exception as exc:

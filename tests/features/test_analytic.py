@@ -205,3 +205,15 @@ def test_dark_and_bright_objects_are_segmented_alike():
     dark = 1.0 - bright
     assert shape_features(dark)["area"] == pytest.approx(mask.sum(), rel=0.02)
     assert shape_features(bright)["area"] == pytest.approx(mask.sum(), rel=0.02)
+
+
+def test_zernike_basis_matches_mahotas():
+    mahotas = pytest.importorskip("mahotas")
+    from featcls.features._moments import _zernike_basis
+
+    image = np.random.default_rng(0).random((32, 32))
+    basis, inside = _zernike_basis(32, 8)
+    values = image.ravel()
+    ours = np.abs((values / values[inside].sum()) @ basis)
+    ref = mahotas.features.zernike_moments(image, 16, degree=8, cm=(15.5, 15.5))
+    np.testing.assert_allclose(ours, ref, rtol=1e-9, atol=1e-12)

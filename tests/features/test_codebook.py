@@ -5,7 +5,12 @@ import pytest
 from sklearn.base import clone
 
 from featcls import FeatureExtractor
-from featcls.features import FEATURE_FAMILIES, VLADFeatures, shape_features
+from featcls.features import (
+    DEFAULT_FAMILIES,
+    FEATURE_FAMILIES,
+    VLADFeatures,
+    shape_features,
+)
 from featcls.features._context import ImageContext, MaskGeometry
 
 from .conftest import textured
@@ -27,6 +32,13 @@ def test_vlad_is_not_a_default_family_but_is_registered():
     assert FEATURE_FAMILIES["vlad"] is VLADFeatures
     names = FeatureExtractor().fit(np.zeros((1, 16, 16), np.uint8))
     assert not any(n.startswith("vlad__") for n in names.get_feature_names_out())
+
+
+def test_default_alias_expands_to_the_default_families():
+    fx = FeatureExtractor(families="default,vlad")
+    fx.fit(np.random.default_rng(0).integers(0, 255, (2, 96, 96), dtype=np.uint8))
+    heads = list(dict.fromkeys(n.split("__")[0] for n in fx.get_feature_names_out()))
+    assert heads == [*DEFAULT_FAMILIES, "vlad"]
 
 
 def test_fit_learns_codebook_and_transform_encodes(images):

@@ -1,0 +1,232 @@
+"""Training throughput of CNNClassifier against a straightforward PyTorch pipeline.
+
+Both train the same network (LipNet, default ``lipnet`` architecture) with the same
+batch size, number of epochs, optimiser and kinds of augmentation on the same PNG
+files, measured in the same run:
+
+* **baseline** — the textbook pipeline: a ``torch.utils.data.Dataset`` that reads and
+  decodes every PNG from disk at every epoch, resizes it, augments it per sample in
+  numpy (flip, 90° rotation, random resized crop, brightness/contrast, Gaussian
+  noise), a ``DataLoader`` (``num_workers`` 0 and 2) and a training loop in the
+  default (NCHW) memory format;
+* **CNNClassifier** — decodes and resizes once into a uint8 tensor, augments whole
+  batches with tensor operations on the device, channels-last, no validation split
+  (``early_stopping=False``), report (saliency) included in the time.
+
+Images: a stratified subset of ELPV when ``elpv-dataset`` is installed, else
+synthetic images written as 300×300 PNGs to a temporary folder. Each configuration
+runs ``--repeats`` times, alternating, and the best run counts (the machine may be
+shared). Prints images/s of each and the ratio, plus where the baseline's time goes.
+
+    python benchmarks/cnn_speed.py --n-images 512 --size 128 --epochs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from featcls import load_builtin
+from featcls.data import read_image, to_float
+from featcls.models import CNNClassifier
+
+
+def load_images(n: int, folder: Path) -> tuple[list[str], np.ndarray, str]:
+    """Paths and labels of ``n`` PNG images (ELPV subset, else synthetic)."""
+    rng = np.random.default_rng(0)
+    try:
+        data = load_builtin("elpv")
+        name = "ELPV (defective vs functional)"
+    except Exception:  # elpv-dataset not installed: synthetic PNGs
+        data = load_builtin("synthetic", n_samples=n, image_size=300)
+        paths = []
+        for i, image in enumerate(data.X["image"]):
+            paths.append(str(folder / f"{i:05d}.png"))
+            cv2.imwrite(paths[-1], image)
+        return paths, np.asarray(data.y), "synthetic 300×300 PNGs"
+    y = np.asarray(data.y)
+    picked = []
+    for c in np.unique(y):  # stratified subset
+        members = np.flatnonzero(y == c)
+        share = round(n * len(members) / len(y))
+        picked += rng.choice(members, size=share, replace=False).tolist()
+    picked = sorted(picked)[:n]
+    return [str(p) for p in data.X["image"].iloc[picked]], y[picked], name
+
+
+def numpy_augment(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The per-sample CPU augmentation of the baseline (same kinds as ours)."""
+    size = image.shape[0]
+    if rng.random() < 0.5:
+        image = image[:, ::-1]
+    image = np.rot90(image, int(rng.integers(4)))
+    side = rng.uniform(0.8, 1.0)
+    ratio = np.exp(rng.uniform(np.log(3 / 4), np.log(4 / 3)))
+    w = min(size, max(1, round(size * side * np.sqrt(ratio))))
+    h = min(size, max(1, round(size * side / np.sqrt(ratio))))
+    top, left = rng.integers(size - h + 1), rng.integers(size - w + 1)
+    crop = np.ascontiguousarray(image[top : top + h, left : left + w])
+    image = cv2.resize(crop, (size, size), interpolation=cv2.INTER_LINEAR)
+    mean = image.mean()
+    image = (image - mean) * rng.uniform(0.8, 1.2) + mean + rng.uniform(-0.1, 0.1)
+    image = image + rng.normal(0, rng.uniform(0, 0.03), image.shape)
+    return image.astype(np.float32)
+
+
+class DiskDataset(Dataset):
+    """Reads, decodes, resizes and augments one PNG per item, every epoch."""
+
+    def __init__(self, paths, labels, size, mean, std, seed=0):
+        self.paths, self.labels, self.size = paths, labels, size
+        self.mean, self.std = mean, std
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i):
+        image = to_float(read_image(self.paths[i]))
+        if image.ndim == 3:
+            image = image.mean(axis=2)
+        image = cv2.resize(image, (self.size, self.size), interpolation=cv2.INTER_AREA)
+        image = (numpy_augment(image, self.rng) - self.mean) / self.std
+        return torch.from_numpy(image[None]), int(self.labels[i])
+
+
+def run_baseline(net, paths, y_idx, args, workers, device) -> dict:
+    """The textbook loop; returns throughput and the time spent waiting for data."""
+    start = time.perf_counter()
+    dataset = DiskDataset(paths, y_idx, args.size, 0.5, 0.25)
+    loader = DataLoader(
+        dataset,
+        batch_size=args.batch_size,
+        shuffle=True,
+        num_workers=workers,
+        persistent_workers=workers > 0,
+        generator=torch.Generator().manual_seed(0),
+    )
+    net = copy.deepcopy(net).to(device, memory_format=torch.contiguous_format)
+    net.train()
+    optimizer = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=1e-4)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    waiting = 0.0
+    for _ in range(args.epochs):
+        tick = time.perf_counter()
+        for x, target in loader:
+            waiting += time.perf_counter() - tick
+            x, target = x.to(device), target.to(device)
+            optimizer.zero_grad(set_to_none=True)
+            loss_fn(net(x), target).backward()
+            optimizer.step()
+            tick = time.perf_counter()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - start
+    return {
+        "images_per_s": len(paths) * args.epochs / seconds,
+        "seconds": seconds,
+        "data_share": waiting / seconds,
+    }
+
+
+def run_ours(paths, y, args) -> tuple[dict, CNNClassifier]:
+    clf = CNNClassifier(
+        input_size=args.size,
+        max_epochs=args.epochs,
+        batch_size=args.batch_size,
+        early_stopping=False,
+        class_weight=None,
+        n_threads=args.threads,
+    )
+    start = time.perf_counter()
+    clf.fit(paths, y)
+    seconds = time.perf_counter() - start
+    return {
+        "images_per_s": len(paths) * args.epochs / seconds,
+        "seconds": seconds,
+        "loop_images_per_s": clf.featcls_report_["train_images_per_s"],
+    }, clf
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n-images", type=int, default=512)
+    parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--workers", type=int, nargs="+", default=[0, 2])
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads (default: torch's own setting)",
+    )
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    with tempfile.TemporaryDirectory() as tmp:
+        paths, y, source = load_images(args.n_images, Path(tmp))
+        y_idx = np.unique(y, return_inverse=True)[1]
+        what = (
+            torch.cuda.get_device_name(0)
+            if device.type == "cuda"
+            else f"CPU, {torch.get_num_threads()} torch threads"
+        )
+        print(
+            f"{len(paths)} images from {source}; {args.size}×{args.size}, batch "
+            f"{args.batch_size}, {args.epochs} epochs, LipNet; device: {what}"
+        )
+        # Warm-up (oneDNN/cuDNN kernels for these shapes) and the shared network.
+        warm = CNNClassifier(
+            input_size=args.size,
+            max_epochs=1,
+            early_stopping=False,
+            n_threads=args.threads,
+        ).fit(paths[:64], y[:64])
+        net = warm.module_
+        results: dict[str, list[dict]] = {}
+        for _ in range(args.repeats):
+            for workers in args.workers:
+                key = f"baseline, DataLoader num_workers={workers}"
+                out = run_baseline(net, paths, y_idx, args, workers, device)
+                results.setdefault(key, []).append(out)
+            out, _ = run_ours(paths, y, args)
+            results.setdefault("CNNClassifier", []).append(out)
+    best = {k: max(v, key=lambda r: r["images_per_s"]) for k, v in results.items()}
+    ours = best.pop("CNNClassifier")
+    for key, r in best.items():
+        print(
+            f"{key:<40s} {r['images_per_s']:7.1f} images/s  "
+            f"(waiting for data {100 * r['data_share']:.0f} % of the time)"
+        )
+    print(
+        f"{'CNNClassifier (fit, decode included)':<40s} "
+        f"{ours['images_per_s']:7.1f} images/s  "
+        f"(training loop alone {ours['loop_images_per_s']:.1f} images/s)"
+    )
+    top = max(best.values(), key=lambda r: r["images_per_s"])
+    first = next(iter(best.values()))
+    ratio_top = ours["images_per_s"] / top["images_per_s"]
+    ratio_first = ours["images_per_s"] / first["images_per_s"]
+    print(
+        f"ratio vs the fastest baseline: {ratio_top:.2f}×; "
+        f"vs num_workers={args.workers[0]}: {ratio_first:.2f}×"
+    )
+    print(
+        "all runs (images/s):",
+        {k: [round(r["images_per_s"], 1) for r in v] for k, v in results.items()},
+    )
+
+
+if __name__ == "__main__":
+    main()

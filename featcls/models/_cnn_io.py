@@ -1,0 +1,95 @@
+"""Saving and loading fitted CNN estimators: plain data + a state dict, no code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from featcls.models._cnn_setup import import_torch
+
+__all__ = ["cpu_state", "read_model", "write_model"]
+
+_FILE_FORMAT = "featcls-cnn"
+_FILE_VERSION = 1
+
+
+def cpu_state(module) -> dict:
+    """A copy of ``module``'s state dict on the CPU."""
+    return {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
+
+
+def write_model(est: Any, path: str | Path) -> Path:
+    """Write a fitted estimator with ``torch.save``: parameters, fitted attributes and
+    training history as plain data (JSON-able), the weights as a state dict."""
+    torch = import_torch()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "format": _FILE_FORMAT,
+        "version": _FILE_VERSION,
+        "estimator": type(est).__name__,
+        "params": est._saved_params(),
+        "fitted": {
+            "classes": est.classes_.tolist(),
+            "classes_dtype": est.classes_.dtype.str,
+            "network": dict(est.network_params_),
+            "n_channels": est.n_channels_,
+            "channel_mean": est.channel_mean_.tolist(),
+            "channel_std": est.channel_std_.tolist(),
+            "history": est.history_,
+            "n_epochs": est.n_epochs_,
+            "best_epoch": est.best_epoch_,
+            "report": est.featcls_report_,
+        },
+        "extra": est._save_extra(),
+        "state_dict": cpu_state(est.module_),
+    }
+    torch.save(payload, path)
+    return path
+
+
+def read_model(cls: type, path: str | Path) -> Any:
+    """Read a file written by :func:`write_model` as an instance of ``cls``.
+
+    ``torch.load(weights_only=True)`` rebuilds only tensors and plain containers, so
+    nothing in the file is executed.
+    """
+    torch = import_torch()
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No model file at '{path}'.")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ValueError(f"'{path}' is not a featcls CNN model file: {exc}") from exc
+    if not isinstance(payload, dict) or payload.get("format") != _FILE_FORMAT:
+        raise ValueError(f"'{path}' is not a featcls CNN model file.")
+    if payload.get("version", 0) > _FILE_VERSION:
+        raise ValueError(
+            f"'{path}' was written by a newer featcls (file version "
+            f"{payload['version']}); upgrade featcls to read it."
+        )
+    if payload["estimator"] != cls.__name__:
+        raise ValueError(
+            f"'{path}' holds a {payload['estimator']}; load it with "
+            f"{payload['estimator']}.load, not {cls.__name__}.load."
+        )
+    fitted = payload["fitted"]
+    model = cls(**payload["params"])
+    model.classes_ = np.asarray(fitted["classes"], dtype=fitted["classes_dtype"])
+    model.network_params_ = dict(fitted["network"])
+    model.n_extra_ = int(model.network_params_["n_extra"])
+    model.n_channels_ = int(fitted["n_channels"])
+    model.channel_mean_ = np.asarray(fitted["channel_mean"], dtype=np.float32)
+    model.channel_std_ = np.asarray(fitted["channel_std"], dtype=np.float32)
+    model.history_ = list(fitted["history"])
+    model.n_epochs_ = int(fitted["n_epochs"])
+    model.best_epoch_ = int(fitted["best_epoch"])
+    model.featcls_report_ = fitted["report"]
+    model._load_extra(payload["extra"])
+    model.module_ = model._new_network()
+    model.module_.load_state_dict(payload["state_dict"])
+    model.module_.eval()
+    return model

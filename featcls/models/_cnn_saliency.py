@@ -1,0 +1,129 @@
+"""Vanilla-gradient saliency and Grad-CAM of a few images, as small PNG data URIs."""
+
+from __future__ import annotations
+
+import base64
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from featcls.models._cnn_data import luma
+
+__all__ = ["MAX_SIDE", "explain", "png_uri"]
+
+#: Largest side of the PNG thumbnails, in pixels.
+MAX_SIDE = 64
+
+
+def png_uri(image: np.ndarray) -> str:
+    """``data:image/png;base64,…`` of a uint8 grey ``(H, W)`` or BGR ``(H, W, 3)``."""
+    ok, png = cv2.imencode(".png", image)
+    if not ok:  # pragma: no cover - cv2 encodes any uint8 image
+        raise ValueError("Could not encode a PNG.")
+    return "data:image/png;base64," + base64.b64encode(png.tobytes()).decode("ascii")
+
+
+def _thumbnail(raw: np.ndarray) -> np.ndarray:
+    """uint8 ``(C, S, S)`` → BGR ``(s, s, 3)`` with ``s <= MAX_SIDE``."""
+    image = raw.transpose(1, 2, 0)
+    if image.shape[2] == 3:
+        image = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR)
+    elif image.shape[2] > 3:
+        image = image.mean(axis=2).astype(np.uint8)[:, :, None]
+    if image.shape[2] == 1:
+        image = cv2.cvtColor(np.ascontiguousarray(image[:, :, 0]), cv2.COLOR_GRAY2BGR)
+    side = image.shape[0]
+    if side > MAX_SIDE:
+        image = cv2.resize(image, (MAX_SIDE, MAX_SIDE), interpolation=cv2.INTER_AREA)
+    return image
+
+
+def _overlay(base: np.ndarray, heat: np.ndarray) -> np.ndarray:
+    """Blend a [0, 1] heat map (JET colours) half and half over a BGR thumbnail."""
+    side = base.shape[0]
+    heat = cv2.resize(
+        heat.astype(np.float32), (side, side), interpolation=cv2.INTER_AREA
+    )
+    coloured = cv2.applyColorMap(
+        np.clip(heat * 255 + 0.5, 0, 255).astype(np.uint8), cv2.COLORMAP_JET
+    )
+    grey = cv2.cvtColor(luma(base[:, :, ::-1])[:, :, None], cv2.COLOR_GRAY2BGR)
+    return cv2.addWeighted(grey, 0.5, coloured, 0.5, 0.0)
+
+
+def _scale(maps: np.ndarray, quantile: float) -> np.ndarray:
+    top = np.quantile(maps.reshape(len(maps), -1), quantile, axis=1)
+    return np.clip(maps / np.maximum(top, 1e-12)[:, None, None], 0.0, 1.0)
+
+
+def explain(
+    net: torch.nn.Module,
+    x: torch.Tensor,
+    raw: np.ndarray,
+    targets: torch.Tensor,
+    items: list[dict],
+    extra: torch.Tensor | None = None,
+) -> tuple[list[dict], list[dict]]:
+    """Vanilla-gradient saliency and Grad-CAM overlays of a few images.
+
+    One forward and one backward pass of the batch give both maps: the gradient of
+    the target logit with respect to the (normalised) input pixels, its absolute
+    value maximised over channels (Simonyan et al. 2014), and Grad-CAM on the last
+    convolutional layer: its maps weighted by their spatially averaged gradients,
+    summed and rectified (Selvaraju et al. 2017).
+
+    Parameters
+    ----------
+    net : the network (``features`` and ``classify`` as in ``_cnn_nets``), eval mode
+    x : normalised input batch on the net's device
+    raw : the same images as uint8 ``(N, C, S, S)``
+    targets : class index explained for each image
+    items : per image, the metadata to copy into both lists (index, labels)
+    extra : extra inputs of a fusion network
+
+    Returns
+    -------
+    saliency, gradcam : lists of dict
+        ``items`` plus ``image``, a PNG data URI (at most 64 px a side) of the
+        saliency overlay (and, for ``saliency``, ``input`` and ``gradcam``: the input
+        thumbnail and the Grad-CAM overlay) or of the Grad-CAM overlay.
+    """
+    was_training = net.training
+    net.eval()
+    try:
+        with torch.enable_grad():
+            x = x.detach().float().clone().requires_grad_(True)
+            maps = net.features(x)
+            maps.retain_grad()
+            logits = net.classify(maps.mean(dim=(2, 3)), extra)
+            logits.gather(1, targets.view(-1, 1)).sum().backward()
+        grad = x.grad.abs().amax(dim=1).cpu().numpy()
+        weights = maps.grad.mean(dim=(2, 3), keepdim=True)
+        cam = F.relu((weights * maps).sum(dim=1, keepdim=True)).detach()
+        cam = (
+            F.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)[
+                :, 0
+            ]
+            .cpu()
+            .numpy()
+        )
+    finally:
+        net.zero_grad(set_to_none=True)
+        net.train(was_training)
+    grad, cam = _scale(grad, 0.99), _scale(cam, 1.0)
+    saliency, gradcam = [], []
+    for i, item in enumerate(items):
+        thumb = _thumbnail(raw[i])
+        heat = png_uri(_overlay(thumb, cam[i]))
+        saliency.append(
+            {
+                **item,
+                "image": png_uri(_overlay(thumb, grad[i])),
+                "input": png_uri(thumb),
+                "gradcam": heat,
+            }
+        )
+        gradcam.append({**item, "image": heat})
+    return saliency, gradcam

@@ -1,0 +1,175 @@
+"""Parameter checks, device and thread set-up and batching for the CNN estimators."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import numbers
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "ARCHITECTURES",
+    "FitRun",
+    "batches",
+    "channel_stats",
+    "check_params",
+    "import_torch",
+    "is_int",
+    "num_threads",
+    "resolve_device",
+]
+
+#: Network architectures of :class:`~featcls.models.CNNClassifier`.
+ARCHITECTURES = ("lipnet", "simple", "resnet")
+_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
+
+
+def import_torch():
+    """``torch``, or an ImportError that says how to install it."""
+    try:
+        import torch
+    except ImportError as exc:  # pragma: no cover - torch is installed in the tests
+        raise ImportError(
+            "CNNClassifier needs PyTorch; install it with: pip install 'featcls[cnn]'."
+        ) from exc
+    return torch
+
+
+def is_int(v: Any) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _is_real(v: Any) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _invalid(est: Any, name: str, expected: str) -> ValueError:
+    return ValueError(
+        f"The {name!r} parameter of {type(est).__name__} must be {expected}. "
+        f"Got {getattr(est, name)!r} instead."
+    )
+
+
+def check_params(est: Any) -> None:
+    """Validate the parameters of a CNN estimator; the error names the bad one."""
+    if est.architecture not in ARCHITECTURES:
+        raise _invalid(
+            est, "architecture", "one of " + ", ".join(map(repr, ARCHITECTURES))
+        )
+    lows = {"input_size": 8, "max_epochs": 1, "batch_size": 2, "patience": 1}
+    for name, low in lows.items():
+        value = getattr(est, name)
+        if not (is_int(value) and value >= low):
+            raise _invalid(est, name, f"an int >= {low}")
+    ranges = {  # name: (low, high, low included)
+        "lr": (0.0, math.inf, False),
+        "weight_decay": (0.0, math.inf, True),
+        "dropout": (0.0, 1.0, True),
+        "label_smoothing": (0.0, 1.0, True),
+        "validation_fraction": (0.0, 1.0, False),
+    }
+    for name, (low, high, closed) in ranges.items():
+        value = getattr(est, name)
+        ok = _is_real(value) and (value >= low if closed else value > low)
+        if not (ok and value < high):
+            if high == math.inf:
+                expected = f"a number {'>=' if closed else '>'} {low:g}"
+            else:
+                expected = f"a number in {'[' if closed else '('}{low:g}, {high:g})"
+            raise _invalid(est, name, expected)
+    if est.class_weight not in ("balanced", None):
+        raise _invalid(est, "class_weight", "'balanced' or None")
+    for name in ("augment", "early_stopping"):
+        if not isinstance(getattr(est, name), (bool, np.bool_)):
+            raise _invalid(est, name, "a bool")
+    if not (isinstance(est.device, str) and _DEVICE.fullmatch(est.device)):
+        raise _invalid(est, "device", "'auto', 'cpu', 'cuda' or 'cuda:<index>'")
+    if est.n_threads is not None and not (is_int(est.n_threads) and est.n_threads > 0):
+        raise _invalid(est, "n_threads", "None or an int >= 1")
+    seed = est.random_state
+    if seed is not None and not (is_int(seed) and seed >= 0):
+        raise _invalid(est, "random_state", "None or an int >= 0")
+    if not (isinstance(est.verbose, numbers.Integral) and est.verbose >= 0):
+        raise _invalid(est, "verbose", "an int >= 0")
+
+
+def resolve_device(est: Any):
+    """The torch device of ``est.device`` (``"auto"``: CUDA when available)."""
+    torch = import_torch()
+    if est.device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(est.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"The 'device' parameter of {type(est).__name__} is {est.device!r} but "
+            f"CUDA is not available (torch {torch.__version__}). Use device='auto' "
+            "or 'cpu'."
+        )
+    return device
+
+
+@contextlib.contextmanager
+def num_threads(n: int | None):
+    """Set torch's intra-op thread count inside the block (unchanged when None)."""
+    if n is None:
+        yield
+        return
+    torch = import_torch()
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def batches(order: np.ndarray, size: int) -> list[np.ndarray]:
+    """Split ``order`` into batches; a trailing batch of one joins the previous one
+    (batch norm cannot train on a single image)."""
+    out = [order[i : i + size] for i in range(0, len(order), size)]
+    if len(out) > 1 and len(out[-1]) == 1:
+        out[-2:] = [np.concatenate(out[-2:])]
+    return out
+
+
+def channel_stats(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and standard deviation of uint8 images, on the [0, 1] scale."""
+    total = np.zeros(images.shape[1])
+    squares = np.zeros(images.shape[1])
+    for start in range(0, len(images), 256):
+        chunk = images[start : start + 256].astype(np.float64) / 255.0
+        total += chunk.sum(axis=(0, 2, 3))
+        squares += (chunk**2).sum(axis=(0, 2, 3))
+    count = images.shape[0] * images.shape[2] * images.shape[3]
+    mean = total / count
+    std = np.sqrt(np.maximum(squares / count - mean**2, 0.0))
+    return mean.astype(np.float32), np.maximum(std, 1e-3).astype(np.float32)
+
+
+@dataclass
+class FitRun:
+    """Everything one fit needs besides the module; dropped when the fit ends."""
+
+    images: Any  # uint8 tensor (N, C, S, S), on the device when it fits
+    y: Any  # int64 tensor (N,) on the device
+    extra: Any  # float32 tensor (N, d) on the device, or None
+    train_idx: np.ndarray
+    val_idx: np.ndarray | None
+    device: Any
+    mean: Any  # (1, C, 1, 1) float tensors on the device
+    std: Any
+    optimizer: Any = None
+    scheduler: Any = None
+    criterion: Any = None
+    shuffle_generator: Any = None  # CPU torch.Generator
+    augment_generator: Any = None  # torch.Generator on the device
+    best_state: dict | None = None
+    best_key: tuple = (-math.inf, -math.inf)
+    since_best: int = 0
+    stop: bool = False
+    seen: int = 0
+    train_time: float = 0.0

@@ -1,0 +1,74 @@
+"""Every model ``featcls compare`` knows by name: classical pipelines, CNNs, fusion."""
+
+from __future__ import annotations
+
+from featcls.models._classical import MODELS, describe_model, make_model
+from featcls.models._cnn import CNNClassifier
+from featcls.models._fusion import FusionClassifier
+
+__all__ = ["IMAGE_MODELS", "MODEL_NAMES", "build_model", "describe"]
+
+#: Models trained on the pixels, by name → (architecture, description).
+IMAGE_MODELS = {
+    "cnn": ("lipnet", "CNN trained from scratch (default architecture: lipnet)"),
+    "cnn-lipnet": ("lipnet", "Compact LipNet-style CNN trained from scratch"),
+    "cnn-simple": ("simple", "Three conv blocks (malaria-cell style baseline)"),
+    "cnn-resnet": ("resnet", "Small residual network trained from scratch"),
+    "fusion": (
+        "lipnet",
+        "CNN embedding + standardised hand-crafted features, one head",
+    ),
+}
+
+#: All model names, in the order they are listed to users.
+MODEL_NAMES = (*MODELS, "ensemble", *IMAGE_MODELS)
+
+
+def build_model(
+    name: str,
+    *,
+    imbalance: str = "class_weight",
+    search: bool = False,
+    random_state: int | None = 0,
+    n_jobs: int = 1,
+    features=None,
+    cnn_params: dict | None = None,
+):
+    """The estimator behind a model name of :data:`MODEL_NAMES`.
+
+    Classical names go to :func:`make_model`. CNNs and ``fusion`` take the images;
+    they handle imbalance with class weights (``imbalance="none"`` turns them off;
+    resampling strategies fall back to class weights, as resampling images is not
+    supported), have no grid search, and ``fusion`` uses ``features`` (a
+    FeatureExtractor) for its hand-crafted branch. ``cnn_params`` overrides CNN
+    parameters (``max_epochs``, ``input_size`` ...).
+    """
+    if name not in IMAGE_MODELS:
+        if name not in MODEL_NAMES:
+            raise ValueError(
+                f"Unknown model {name!r}. Known models: {', '.join(MODEL_NAMES)}."
+            )
+        return make_model(
+            name,
+            imbalance=imbalance,
+            search=search,
+            random_state=random_state,
+            n_jobs=n_jobs,
+        )
+    architecture, _ = IMAGE_MODELS[name]
+    params = {
+        "architecture": architecture,
+        "random_state": random_state,
+        "class_weight": None if imbalance == "none" else "balanced",
+        **(cnn_params or {}),
+    }
+    if name == "fusion":
+        return FusionClassifier(features=features, **params)
+    return CNNClassifier(**params)
+
+
+def describe(name: str) -> str:
+    """One line describing a model name."""
+    if name in IMAGE_MODELS:
+        return IMAGE_MODELS[name][1]
+    return describe_model(name)

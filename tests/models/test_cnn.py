@@ -1,0 +1,382 @@
+"""CNNClassifier and FusionClassifier: learning, determinism, persistence, bad input."""
+
+import base64
+import json
+import pickle
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.model_selection import GridSearchCV, cross_validate
+from sklearn.utils.estimator_checks import (
+    check_get_params_invariance,
+    check_no_attributes_set_in_init,
+    check_set_params,
+)
+
+from featcls import FeatureExtractor
+from featcls.data import make_synthetic
+from featcls.evaluation import compare
+from featcls.exceptions import DataWarning
+from featcls.models import CNNClassifier, FusionClassifier, random_augment
+
+SIZE = 28
+FAST = {"input_size": SIZE, "n_threads": 1}
+
+
+def disks_and_rings(n: int, size: int = SIZE, seed: int = 0):
+    """Filled disks vs rings of random centre and radius on a noisy background."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    images = np.empty((n, size, size), dtype=np.uint8)
+    labels = np.empty(n, dtype=object)
+    for i in range(n):
+        cy, cx = rng.uniform(0.35 * size, 0.65 * size, 2)
+        r = rng.uniform(0.2 * size, 0.3 * size)
+        d = np.hypot(yy - cy, xx - cx)
+        ring = i % 2 == 1
+        shape = (d < r) & (d > 0.6 * r) if ring else d < r
+        noisy = shape * 150.0 + 60 + rng.normal(0, 15, (size, size))
+        images[i] = np.clip(noisy, 0, 255)
+        labels[i] = "ring" if ring else "disk"
+    return images, labels
+
+
+@pytest.fixture(scope="module")
+def data():
+    return disks_and_rings(96)
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    X, y = data
+    return CNNClassifier(max_epochs=2, **FAST).fit(X, y)
+
+
+# -- learning and determinism -------------------------------------------------------
+def test_short_seeded_fit_learns_disks_versus_rings():
+    X, y = disks_and_rings(240, seed=1)
+    clf = CNNClassifier(max_epochs=4, **FAST).fit(X[:160], y[:160])
+    accuracy = (clf.predict(X[160:]) == y[160:]).mean()
+    assert accuracy >= 0.8  # chance is 0.5
+    assert clf.n_epochs_ == len(clf.history_) <= 4
+    assert 1 <= clf.best_epoch_ <= clf.n_epochs_
+    assert set(clf.history_[0]) == {"epoch", "train_loss", "val_loss", "val_f1"}
+
+
+def test_two_fits_with_one_seed_are_identical_and_seeds_matter(data, fitted):
+    X, y = data
+    again = CNNClassifier(max_epochs=2, **FAST).fit(X, y)
+    np.testing.assert_array_equal(again.predict_proba(X), fitted.predict_proba(X))
+    other = CNNClassifier(max_epochs=2, random_state=1, **FAST).fit(X, y)
+    assert not np.array_equal(other.predict_proba(X), fitted.predict_proba(X))
+
+
+def test_fit_leaves_torch_global_random_state_alone(data):
+    X, y = data
+    before = torch.random.get_rng_state()
+    CNNClassifier(max_epochs=1, **FAST).fit(X[:32], y[:32])
+    assert torch.equal(before, torch.random.get_rng_state())
+
+
+def test_predict_proba_rows_sum_to_one(data, fitted):
+    X, _ = data
+    proba = fitted.predict_proba(X)
+    assert proba.shape == (len(X), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
+    assert (fitted.predict(X) == fitted.classes_[proba.argmax(axis=1)]).all()
+
+
+@pytest.mark.parametrize("architecture", ["lipnet", "simple", "resnet"])
+def test_every_architecture_fits_one_epoch_and_embeds(architecture, data):
+    X, y = data
+    clf = CNNClassifier(architecture=architecture, max_epochs=1, **FAST)
+    clf.fit(X[:48], y[:48])
+    assert clf.predict_proba(X[:5]).shape == (5, 2)
+    embedding = clf.embed(X[:5])
+    assert embedding.shape == (5, clf.module_.embedding_dim)
+    np.testing.assert_array_equal(embedding, clf.transform(X[:5]))
+
+
+# -- augmentation --------------------------------------------------------------------
+def _symmetries(image: torch.Tensor) -> list[torch.Tensor]:
+    out = []
+    for k in range(4):
+        turned = torch.rot90(image, k, dims=(-2, -1))
+        out += [turned, turned.flip(-1)]
+    return out
+
+
+def test_augmentation_keeps_shape_and_is_deterministic_per_seed():
+    x = torch.rand(6, 3, 20, 20)
+    a = random_augment(x, generator=torch.Generator().manual_seed(3))
+    b = random_augment(x, generator=torch.Generator().manual_seed(3))
+    c = random_augment(x, generator=torch.Generator().manual_seed(4))
+    assert a.shape == x.shape and a.dtype == x.dtype
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+
+
+def test_flips_and_rotations_alone_are_exact_symmetries_of_the_square():
+    x = torch.rand(16, 1, 12, 12)
+    out = random_augment(
+        x,
+        generator=torch.Generator().manual_seed(0),
+        crop_scale=(1.0, 1.0),
+        brightness=0,
+        contrast=0,
+        noise=0,
+    )
+    seen = set()
+    for i in range(len(x)):
+        matches = [
+            k
+            for k, s in enumerate(_symmetries(x[i]))
+            if torch.allclose(out[i], s, atol=1e-5)
+        ]
+        assert matches, f"sample {i} is not a flip/rotation of its input"
+        seen.add(matches[0])
+    assert len(seen) > 2  # several symmetries drawn
+
+
+# -- scikit-learn integration ---------------------------------------------------------
+def test_sklearn_data_free_checks():
+    for check in (
+        check_no_attributes_set_in_init,
+        check_get_params_invariance,
+        check_set_params,
+    ):
+        check("CNNClassifier", CNNClassifier())
+        check("FusionClassifier", FusionClassifier())
+
+
+def test_clone_and_pickle_round_trip(data, fitted):
+    X, _ = data
+    twin = clone(fitted)
+    assert twin.get_params() == fitted.get_params()
+    assert not hasattr(twin, "module_")
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(restored.predict_proba(X), fitted.predict_proba(X))
+    assert restored.history_ == fitted.history_
+
+
+def test_save_load_round_trip(tmp_path, data, fitted):
+    X, _ = data
+    path = fitted.save(tmp_path / "cnn.pt")
+    loaded = CNNClassifier.load(path)
+    np.testing.assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
+    assert loaded.get_params() == fitted.get_params()
+    assert loaded.classes_.tolist() == fitted.classes_.tolist()
+    with pytest.raises(
+        ValueError, match="holds a CNNClassifier; load it with CNNClassifier.load"
+    ):
+        FusionClassifier.load(path)
+    (tmp_path / "junk.pt").write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="is not a featcls CNN model file"):
+        CNNClassifier.load(tmp_path / "junk.pt")
+
+
+def test_cross_validate_and_grid_search_on_a_sample_table_of_paths(tmp_path, data):
+    X, y = data
+    paths = []
+    for i, image in enumerate(X[:40]):
+        paths.append(str(tmp_path / f"{i}.png"))
+        cv2.imwrite(paths[-1], image)
+    table = pd.DataFrame({"image": paths})
+    scores = cross_validate(
+        CNNClassifier(max_epochs=1, **FAST), table, y[:40], cv=2, scoring="f1_macro"
+    )
+    assert np.isfinite(scores["test_score"]).all()
+    search = GridSearchCV(
+        CNNClassifier(max_epochs=1, **FAST), {"lr": [1e-3, 3e-3]}, cv=2
+    ).fit(table, y[:40])
+    assert search.best_params_["lr"] in (1e-3, 3e-3)
+
+
+def test_compare_engine_runs_the_cnn():
+    dataset = make_synthetic(40, image_size=32, weights=(0.5, 0.5, 0.0))
+    keep = dataset.y != "uncertain"
+    X, y = dataset.X[keep].reset_index(drop=True), dataset.y[keep]
+    result = compare(
+        {"cnn": CNNClassifier(max_epochs=2, input_size=32, n_threads=1)},
+        X,
+        y,
+        cv=2,
+        progress=False,
+    )
+    assert len(result.records) == 2
+    assert all(r.error is None for r in result.records), result.records[0].error
+    extras = result.extras["cnn"]
+    assert len(extras) == 2 and extras[0]["history"] and extras[0]["saliency"]
+    json.dumps(result.extras)
+
+
+# -- report material -----------------------------------------------------------------
+def _png_side(uri: str) -> int:
+    assert uri.startswith("data:image/png;base64,")
+    png = base64.b64decode(uri.split(",", 1)[1])
+    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED)
+    return max(image.shape[:2])
+
+
+def test_report_is_json_with_history_saliency_and_gradcam(data, fitted):
+    _, y = data
+    report = json.loads(json.dumps(fitted.featcls_report_))
+    assert report["history"] == fitted.history_
+    assert report["best_epoch"] == fitted.best_epoch_
+    saliency = report["saliency"]
+    assert 2 <= len(saliency) <= 2 * len(fitted.classes_)
+    for item in saliency:
+        assert item["true"] in ("disk", "ring") and item["pred"] in ("disk", "ring")
+        assert y[item["index"]] == item["true"]  # index: row label in X
+        for key in ("image", "input", "gradcam"):
+            assert _png_side(item[key]) <= 64
+    assert [g["image"] for g in report["gradcam"]] == [s["gradcam"] for s in saliency]
+
+
+def test_verbose_prints_one_line_per_epoch_to_stderr(data, capsys):
+    X, y = data
+    CNNClassifier(max_epochs=2, verbose=1, **FAST).fit(X[:40], y[:40])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 2
+    assert "train_loss" in lines[0] and "val_f1" in lines[0]
+
+
+# -- fusion ---------------------------------------------------------------------------
+class HolesInFeatures(TransformerMixin, BaseEstimator):
+    """Mean intensity, a column with NaN for every third image, an all-NaN column."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        means = np.array([np.mean(im) for im in X["image"]])
+        holes = means.copy()
+        holes[::3] = np.nan
+        return np.column_stack([means, holes, np.full(len(means), np.nan)])
+
+
+def test_fusion_trains_predicts_and_imputes_nan_features(data):
+    X, y = data
+    clf = FusionClassifier(features=HolesInFeatures(), max_epochs=2, **FAST)
+    clf.fit(X[:64], y[:64])
+    assert clf.n_extra_ == 3
+    train_means = np.array([np.mean(im) for im in X[:64]])
+    assert clf.feature_median_[1] == pytest.approx(
+        np.median(np.delete(train_means, np.arange(0, 64, 3)))
+    )
+    assert clf.feature_median_[2] == 0.0  # all NaN in training
+    proba = clf.predict_proba(X[64:])
+    assert np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
+    assert clf.module_.head.in_features == clf.module_.embedding_dim + 3
+
+
+def test_fusion_with_feature_extractor_saves_and_loads(tmp_path, data):
+    X, y = data
+    clf = FusionClassifier(
+        features=FeatureExtractor(["intensity"]), max_epochs=1, **FAST
+    ).fit(X[:48], y[:48])
+    loaded = FusionClassifier.load(clf.save(tmp_path / "fusion.pt"))
+    np.testing.assert_array_equal(
+        loaded.predict_proba(X[48:]), clf.predict_proba(X[48:])
+    )
+    assert isinstance(loaded.features, FeatureExtractor)
+    json.dumps(clf.featcls_report_)
+
+
+# -- bad and unusual input -----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (
+            {"architecture": "vgg"},
+            "The 'architecture' parameter of CNNClassifier must be "
+            "one of 'lipnet', 'simple', 'resnet'. Got 'vgg' instead.",
+        ),
+        (
+            {"input_size": 4},
+            "The 'input_size' parameter of CNNClassifier must be an int "
+            ">= 8. Got 4 instead.",
+        ),
+        ({"batch_size": 1}, "'batch_size' parameter .* must be an int >= 2"),
+        ({"lr": 0}, "'lr' parameter .* must be a number > 0. Got 0 instead."),
+        ({"dropout": 1.0}, r"'dropout' parameter .* must be a number in \[0, 1\)"),
+        ({"validation_fraction": 0.0}, r"'validation_fraction' .* in \(0, 1\)"),
+        ({"class_weight": "auto"}, "'class_weight' .* must be 'balanced' or None"),
+        ({"augment": "yes"}, "'augment' parameter .* must be a bool"),
+        ({"device": "gpu"}, "'device' parameter .* must be 'auto', 'cpu', 'cuda'"),
+        ({"random_state": -1}, "'random_state' .* must be None or an int >= 0"),
+    ],
+)
+def test_invalid_parameters_are_named(params, message, data):
+    X, y = data
+    with pytest.raises(ValueError, match=message):
+        CNNClassifier(**params).fit(X[:8], y[:8])
+
+
+def test_empty_training_set_and_single_class_are_refused(data):
+    X, y = data
+    with pytest.raises(
+        ValueError,
+        match="Cannot fit CNNClassifier on an empty training set: X has 0 images.",
+    ):
+        CNNClassifier(**FAST).fit(X[:0], y[:0])
+    with pytest.raises(
+        ValueError,
+        match="needs at least 2 classes in the training "
+        r"data; got 1 class: \['disk'\]",
+    ):
+        CNNClassifier(**FAST).fit(X[::2], y[::2])
+    with pytest.raises(ValueError, match="X has 8 images but y has 7 labels"):
+        CNNClassifier(**FAST).fit(X[:8], y[:7])
+
+
+def test_class_with_one_image_trains_without_early_stopping(data):
+    X, y = data
+    images = np.concatenate([X[:20], X[20:21] + 40])
+    labels = np.concatenate([y[:20], ["odd"]])
+    with pytest.warns(
+        DataWarning,
+        match="class 'odd' has 1 image, too few for a "
+        "stratified validation split; early stopping is off",
+    ):
+        clf = CNNClassifier(max_epochs=2, **FAST).fit(images, labels)
+    assert clf.n_epochs_ == 2 and "val_f1" not in clf.history_[0]
+    assert clf.predict_proba(images).shape == (21, 3)
+
+
+def test_images_of_different_sizes_and_one_pixel_images_are_resized(data):
+    X, y = data
+    rng = np.random.default_rng(0)
+    images = [X[i] if i % 3 else cv2.resize(X[i], (40, 33)) for i in range(20)]
+    images += [np.full((1, 1), 255, np.uint8), np.zeros((1, 1), np.uint8)]
+    labels = np.concatenate([y[:20], ["disk", "ring"]])
+    colour = rng.integers(0, 255, (5, 17, 23, 3), dtype=np.uint8)
+    clf = CNNClassifier(max_epochs=1, early_stopping=False, **FAST)
+    assert clf.fit(images, labels).n_channels_ == 1
+    assert clf.predict(list(colour)).shape == (5,)  # colour → luma for a grey model
+    mixed = CNNClassifier(max_epochs=1, early_stopping=False, **FAST)
+    assert mixed.fit(images[:10] + list(colour), labels[:15]).n_channels_ == 3
+
+
+def test_asking_for_cuda_without_it_is_a_clear_error(data):
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    X, y = data
+    with pytest.raises(
+        ValueError,
+        match="The 'device' parameter of CNNClassifier is "
+        "'cuda' but CUDA is not available",
+    ):
+        CNNClassifier(device="cuda", **FAST).fit(X[:8], y[:8])
+
+
+def test_n_threads_is_restored_after_fit(data):
+    X, y = data
+    before = torch.get_num_threads()
+    CNNClassifier(max_epochs=1, input_size=SIZE, n_threads=1).fit(X[:16], y[:16])
+    assert torch.get_num_threads() == before
