@@ -243,6 +243,18 @@ def _uniform_lut(points: int) -> np.ndarray:
     return np.where(transitions <= 2, ones, points + 1).astype(np.uint8)
 
 
+@lru_cache(maxsize=32)
+def _lbp_offsets(points: int, radius: float) -> tuple[tuple[int, int, float, float]]:
+    """Integer offset and bilinear fractions ``(y0, x0, fy, fx)`` of every neighbour."""
+    out = []
+    for p in range(points):
+        angle = 2.0 * np.pi * p / points
+        dy, dx = round(-radius * np.sin(angle), 9), round(radius * np.cos(angle), 9)
+        y0, x0 = int(np.floor(dy)), int(np.floor(dx))
+        out.append((y0, x0, dy - y0, dx - x0))
+    return tuple(out)
+
+
 def lbp_codes(image: np.ndarray, points: int, radius: float) -> np.ndarray:
     """Raw LBP codes of a float32 image: bit p set when neighbour p >= centre.
 
@@ -260,11 +272,7 @@ def lbp_codes(image: np.ndarray, points: int, radius: float) -> np.ndarray:
 
     dtype = np.uint8 if points <= 8 else np.uint16
     code = np.zeros((h, w), dtype)
-    for p in range(points):
-        angle = 2.0 * np.pi * p / points
-        dy, dx = round(-radius * np.sin(angle), 9), round(radius * np.cos(angle), 9)
-        y0, x0 = int(np.floor(dy)), int(np.floor(dx))
-        fy, fx = dy - y0, dx - x0
+    for p, (y0, x0, fy, fx) in enumerate(_lbp_offsets(points, float(radius))):
         if fx == 0 and fy == 0:
             neighbour = view(y0, x0)
         else:
