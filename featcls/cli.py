@@ -25,6 +25,31 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from featcls import __version__
+
+        typer.echo(f"featcls {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Hand-crafted image features, classical models and CNNs compared on the same
+    folds: is a CNN really better than a well-built classical baseline on your
+    images?"""
+
+
 class OnError(str, Enum):
     raise_ = "raise"
     skip = "skip"

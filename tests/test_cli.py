@@ -161,3 +161,10 @@ def test_feature_values_match_library(tmp_path):
     data = make_synthetic(30, image_size=48, random_state=0)
     expected = FeatureExtractor(families=["moments"]).fit_transform(data.X)
     np.testing.assert_allclose(table.iloc[:, 3:].to_numpy(), expected)
+
+
+def test_version():
+    from featcls import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"featcls {__version__}"

@@ -62,24 +62,26 @@ def _mask_index(mask_root: Path, extensions: tuple[str, ...]) -> dict[str, str]:
 
 def _folder_samples(
     root: Path,
-    class_name: str,
+    class_name: str | None,
     extensions: tuple[str, ...],
     mask_root: Path | None,
     masks: dict[str, str] | None,
 ) -> tuple[list[SampleFiles], list[str]]:
-    """Samples of one class folder and their paths relative to the root."""
+    """Samples of one class folder (or, with ``class_name=None``, of the whole root)
+    and their paths relative to the root."""
     samples, relpaths = [], []
-    for rel_in_class in _walk(root / class_name):
-        rel = f"{class_name}/{rel_in_class}"
+    folder = root if class_name is None else root / class_name
+    where = "" if class_name is None else f" in class folder {class_name!r}"
+    for rel_in_folder in _walk(folder):
+        rel = rel_in_folder if class_name is None else f"{class_name}/{rel_in_folder}"
         image = str(root / rel)
         suffix = Path(rel).suffix
         problem = mask = None
         if suffix.lower() not in extensions:
             problem = (
                 f"Cannot use {image!r}: unsupported file extension "
-                f"{suffix or '(none)'!r} "
-                f"in class folder {class_name!r}; expected one of "
-                f"{', '.join(extensions)}. Move the file out of the class folder."
+                f"{suffix or '(none)'!r}{where}; expected one of "
+                f"{', '.join(extensions)}. Move the file out of the folder."
             )
         elif masks is not None:
             mask = masks.get(rel) or masks.get(rel[: len(rel) - len(suffix)])
@@ -282,25 +284,7 @@ def load_images(
         if not mask_root.is_dir():
             raise FileNotFoundError(f"Mask folder {str(mask_root)!r} does not exist.")
         mask_index = _mask_index(mask_root, extensions)
-    samples, relpaths = [], []
-    for rel in _walk(root):
-        image, suffix = str(root / rel), Path(rel).suffix
-        problem = mask = None
-        if suffix.lower() not in extensions:
-            problem = (
-                f"Cannot use {image!r}: unsupported file extension "
-                f"{suffix or '(none)'!r}; expected one of "
-                f"{', '.join(extensions)}."
-            )
-        elif mask_index is not None:
-            mask = mask_index.get(rel) or mask_index.get(rel[: len(rel) - len(suffix)])
-            if mask is None:
-                problem = (
-                    f"No mask for image {image!r}: expected "
-                    f"{str(mask_root / rel)!r}. Add the mask."
-                )
-        samples.append(SampleFiles(image=image, mask=mask, problem=problem))
-        relpaths.append(rel)
+    samples, relpaths = _folder_samples(root, None, extensions, mask_root, mask_index)
     if not samples:
         raise ValueError(f"Image folder {str(root)!r} contains no files.")
     failures = check_samples(

@@ -264,3 +264,24 @@ def test_save_folder_needs_labels_and_masks(tmp_path, synthetic):
         ValueError, match="format must be one of 'png', 'tif', 'tiff', 'bmp'"
     ):
         save_folder(synthetic, tmp_path, format="jpg")
+
+
+def test_load_images_reads_an_unlabelled_folder(tmp_path):
+    from featcls.data import load_images, make_synthetic, save_folder
+    from featcls.exceptions import ImageReadError
+
+    data = make_synthetic(12, image_size=32, random_state=4)
+    root = save_folder(data, tmp_path / "unlabelled", masks_root=tmp_path / "masks")
+    loaded = load_images(root, masks=tmp_path / "masks")
+    assert len(loaded) == 12 and loaded.y is None
+    assert loaded.X["relpath"].str.contains("/").all()  # nested paths are kept
+    bad = next(root.rglob("*.png"))
+    bad.write_bytes(b"garbage")
+    with pytest.raises(ImageReadError, match=bad.name):
+        load_images(root)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        skipped = load_images(root, on_error="skip")
+    assert len(skipped) == 11 and skipped.skipped["path"].str.endswith(bad.name).any()
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_images(tmp_path / "nowhere")
