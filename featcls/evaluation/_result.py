@@ -402,7 +402,7 @@ class ComparisonResult:
                 f"{row['accuracy']:>9.3f} "
                 f"{row['balanced_accuracy']:>8.3f} {row['fit_time']:>7.2f}"
                 + (
-                    f"  ({row['failed_folds']} folds failed)"
+                    f"  ({int(row['failed_folds'])} folds failed)"
                     if row["failed_folds"]
                     else ""
                 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from featcls.models._classical import MODELS, describe_model, make_model
 from featcls.models._cnn import CNNClassifier
+from featcls.models._cnn_setup import import_torch
 from featcls.models._fusion import FusionClassifier
 
 __all__ = ["IMAGE_MODELS", "MODEL_NAMES", "build_model", "describe"]
@@ -55,6 +56,7 @@ def build_model(
             random_state=random_state,
             n_jobs=n_jobs,
         )
+    import_torch()  # fail now, with how to install it, not in every fold
     architecture, _ = IMAGE_MODELS[name]
     params = {
         "architecture": architecture,

@@ -35,7 +35,7 @@ def test_vlad_is_not_a_default_family_but_is_registered():
 
 
 def test_default_alias_expands_to_the_default_families():
-    fx = FeatureExtractor(families="default,vlad")
+    fx = FeatureExtractor(families="default,vlad", mask="full")
     fx.fit(np.random.default_rng(0).integers(0, 255, (2, 96, 96), dtype=np.uint8))
     heads = list(dict.fromkeys(n.split("__")[0] for n in fx.get_feature_names_out()))
     assert heads == [*DEFAULT_FAMILIES, "vlad"]

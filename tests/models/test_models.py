@@ -139,3 +139,17 @@ def test_save_load_round_trip_and_refusal(imbalanced, tmp_path):
         load_model(tmp_path / "junk.skops")
     with pytest.raises(FileNotFoundError, match="No model file"):
         load_model(tmp_path / "missing.skops")
+
+
+def test_image_models_without_torch_fail_up_front(monkeypatch):
+    from featcls.models import _registry, build_model
+
+    def missing():
+        raise ImportError(
+            "CNNClassifier needs PyTorch; install it with: pip install 'featcls[cnn]'."
+        )
+
+    monkeypatch.setattr(_registry, "import_torch", missing)
+    with pytest.raises(ImportError, match=r"pip install 'featcls\[cnn\]'"):
+        build_model("cnn")
+    assert build_model("logreg") is not None  # feature models need no torch
