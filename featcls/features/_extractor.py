@@ -219,13 +219,9 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         self.feature_names_out_ = np.asarray(self._names(), dtype=object)
         stateful = [f for f in self.families_ if f.stateful]
         if stateful:
-            images = table["image"].tolist()
-            masks = table["mask"].tolist() if "mask" in table else [None] * len(images)
-            labels = [
-                _label(im, ix) for im, ix in zip(images, table.index, strict=True)
-            ]
+            samples = self._samples(table)
             for family in stateful:  # learned from these (training) images only
-                descriptors = self._descriptors(images, masks, labels, family)
+                descriptors = self._descriptors(*samples, family)
                 family.fit_codebook([d.astype(np.float32) for d in descriptors])
         return self
 
@@ -311,9 +307,8 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
     def _extract(self, X) -> tuple[np.ndarray, list[str]]:
         check_is_fitted(self, "feature_names_out_")
         table = as_sample_table(X)
-        images = table["image"].tolist()
-        masks = table["mask"].tolist() if "mask" in table else [None] * len(images)
-        labels = [_label(im, ix) for im, ix in zip(images, table.index, strict=True)]
+        samples = self._samples(table)
+        images, masks = samples[0], samples[1]
         values = np.full((len(images), len(self.feature_names_out_)), np.nan)
         layout = self._layout()
         plain = [(f, cols) for f, cols in layout if not f.stateful]
@@ -321,19 +316,31 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         self.n_computed_ = 0
         if plain:
             columns = np.concatenate([np.arange(len(values[0]))[c] for _, c in plain])
-            block, sources = self._extract_plain(
-                images, masks, labels, [f for f, _ in plain]
-            )
+            block, sources = self._extract_plain(*samples, [f for f, _ in plain])
             values[:, columns] = block
         for family, cols in layout:
             if family.stateful:
-                descriptors = self._descriptors(images, masks, labels, family)
+                descriptors = self._descriptors(*samples, family)
                 values[:, cols] = np.vstack(
                     [family.encode(d.astype(np.float32)) for d in descriptors]
                 )
         return values, sources
 
-    def _extract_plain(self, images, masks, labels, families):
+    def _samples(self, table: pd.DataFrame) -> tuple[list, list, list, list | None]:
+        """Images, masks, names for messages and (with a cache) content keys.
+
+        The keys hash each file's bytes, so they are computed once per call and shared
+        by the Parquet rows and the descriptor cache.
+        """
+        images = table["image"].tolist()
+        masks = table["mask"].tolist() if "mask" in table else [None] * len(images)
+        labels = [_label(im, ix) for im, ix in zip(images, table.index, strict=True)]
+        keys = None
+        if self.cache_dir is not None:
+            keys = [content_key(im, mk) for im, mk in zip(images, masks, strict=True)]
+        return images, masks, labels, keys
+
+    def _extract_plain(self, images, masks, labels, keys, families):
         """Rows of the stateless families, from the Parquet cache where possible."""
         n = len(images)
         config = replace(self._config(), families=tuple(families))
@@ -347,13 +354,12 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         values = np.full((n, len(names)), np.nan)
         sources = [""] * n
         notes: dict[str, list[str]] = {}
-        cache = keys = None
+        cache = None
         todo = list(range(n))
-        if self.cache_dir is not None:
+        if keys is not None:
             cache = FeatureCache(
                 self.cache_dir, self._cache_description(families), names
             )
-            keys = [content_key(im, mk) for im, mk in zip(images, masks, strict=True)]
             hits = cache.load(set(keys))
             todo = []
             for i, key in enumerate(keys):
@@ -410,12 +416,12 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                 yield result
                 bar.update(len(result))
 
-    def _descriptors(self, images, masks, labels, family) -> list[np.ndarray]:
+    def _descriptors(self, images, masks, labels, keys, family) -> list[np.ndarray]:
         """Local descriptors (float16) of every image for a stateful family, cached."""
         n = len(images)
         out: list[np.ndarray | None] = [None] * n
-        folder = keys = None
-        if self.cache_dir is not None:
+        folder = None
+        if keys is not None:
             description = {
                 "family": [family.name, family.get_params()],
                 **self._cache_description(()),
@@ -427,7 +433,6 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                 json.dumps(description, sort_keys=True, default=str).encode()
             ).hexdigest()[:16]
             folder = Path(self.cache_dir) / f"descriptors-{digest}"
-            keys = [content_key(im, mk) for im, mk in zip(images, masks, strict=True)]
             for i, key in enumerate(keys):
                 path = folder / f"{key}.npy"
                 if path.is_file():
