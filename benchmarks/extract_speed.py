@@ -10,8 +10,11 @@ Measured in one run, on the same 300×300 grey images, with no caching:
 Both run in one process and with ``n_jobs`` processes (joblib over images); the script
 prints ms per image (wall), ms per image per core and the ratio. featcls's time is the
 best of three runs (the run least disturbed by other processes); the baseline, ten
-times slower, is timed once, which if anything flatters it. Images: the built-in
-synthetic set at 300×300 and, when ``elpv-dataset`` is installed, ELPV cells.
+times slower, is timed once, which if anything flatters it. featcls keeps OpenCV on one
+thread per process while it extracts (parallelism is over images), so its 1-process
+time is one core's work. Images: the built-in synthetic set at 300×300 and, when
+``elpv-dataset`` is installed, ELPV cells. The load average is printed at the start
+and the end: other processes on the cores inflate every figure.
 
     python benchmarks/extract_speed.py [--n-images 200] [--n-jobs 2]
 """
@@ -180,7 +183,8 @@ def main():
     warnings.simplefilter("ignore")
     print(
         f"machine: {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}"
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{_load()}"
     )
     synthetic = load_builtin("synthetic", n_samples=args.n_images, image_size=300)
     bench("synthetic 300×300 (with masks)", synthetic.X, args.n_jobs)
@@ -195,6 +199,16 @@ def main():
         elpv.X.iloc[np.sort(idx)][["image"]].reset_index(drop=True),
         args.n_jobs,
     )
+    print(f"\nat the end: {_load()}")
+
+
+def _load() -> str:
+    """The load average: other processes on the cores inflate every timing."""
+    try:
+        one, five, _ = os.getloadavg()
+    except OSError:  # not available on this platform
+        return "load average unknown"
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min)"
 
 
 if __name__ == "__main__":

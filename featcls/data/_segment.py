@@ -86,12 +86,12 @@ def auto_mask(gray: np.ndarray, *, sigma: float = 1.0) -> np.ndarray:
             "Use split_channels(image, 'gray') first."
         )
     image = to_float(image)
-    lo, hi = float(image.min()), float(image.max())
+    lo, hi = cv2.minMaxLoc(image)[:2]
     if not hi > lo:
         return np.ones(image.shape, dtype=bool)
     if sigma > 0:
         image = cv2.GaussianBlur(image, (0, 0), sigma)
-        lo, hi = float(image.min()), float(image.max())
+        lo, hi = cv2.minMaxLoc(image)[:2]
         if not hi > lo:
             return np.ones(image.shape, dtype=bool)
     scaled = cv2.convertScaleAbs(
@@ -102,12 +102,19 @@ def auto_mask(gray: np.ndarray, *, sigma: float = 1.0) -> np.ndarray:
     fg_border = _border_count(fg)
     if fg_border > max(n_border, 1) - fg_border:
         fg = 1 - fg
-    # connectedComponents + bincount: same areas as connectedComponentsWithStats,
-    # about twice as fast on noisy images with many small components.
+    # connectedComponents + a histogram of the labels: same areas as
+    # connectedComponentsWithStats, several times faster on noisy images with many
+    # small components. OpenCV counts 16-bit labels about twice as fast as
+    # np.bincount (exactly: float32 counts are exact below 2**24 pixels).
     n_labels, labels = cv2.connectedComponents(fg, connectivity=8)
     if n_labels <= 1:
         return np.ones(image.shape, dtype=bool)
-    areas = np.bincount(labels.ravel(), minlength=n_labels)
+    if n_labels <= 65536 and labels.size < 2**24:
+        areas = cv2.calcHist(
+            [labels.astype(np.uint16)], [0], None, [n_labels], [0, n_labels]
+        ).ravel()
+    else:
+        areas = np.bincount(labels.ravel(), minlength=n_labels)
     largest = 1 + int(np.argmax(areas[1:]))
     component = (labels == largest).astype(np.uint8)
     return _fill_holes(component)

@@ -24,7 +24,12 @@ from tqdm.auto import tqdm
 from featcls.data import Dataset, as_sample_table, read_image, to_float
 from featcls.evaluation._env import environment
 from featcls.evaluation._result import ComparisonResult, FoldRecord
-from featcls.evaluation._splits import check_class_counts, make_folds
+from featcls.evaluation._splits import (
+    check_class_counts,
+    check_cv,
+    describe_cv,
+    make_folds,
+)
 from featcls.features import FeatureExtractor, FeatureFamily
 from featcls.models import MODEL_NAMES, build_model, describe
 
@@ -258,7 +263,7 @@ def compare(
     y,
     *,
     groups=None,
-    cv: int = 5,
+    cv: int | object = 5,
     repeats: int = 1,
     random_state: int | None = 0,
     n_jobs: int = 1,
@@ -290,11 +295,29 @@ def compare(
     y : array-like of labels
     groups : array-like, optional
         Groups (sample, patient, module ...): stratified-grouped folds, and no group
-        is ever on both sides of a split.
-    cv : int, default=5
-        Number of outer folds.
+        is ever on both sides of a split (given splits that put a group on both
+        sides are refused).
+    cv : int, splitter or iterable of (train, test) pairs, default=5
+        The outer splits, as in scikit-learn's ``cross_validate``:
+
+        - an int: the number of stratified (with ``groups``: stratified-grouped)
+          folds, reshuffled for each of the ``repeats``;
+        - a splitter, an object with a ``split(X, y, groups)`` method such as
+          ``StratifiedShuffleSplit(n_splits=1, test_size=0.25, random_state=0)``;
+          it is called with sample positions as ``X``, the labels and ``groups``,
+          and its own seed applies;
+        - an iterable of ``(train_index, test_index)`` pairs of integer positions
+          into ``X`` and ``y``.
+
+        Given splits are recorded as repeat 0, folds 0, 1, ... They are checked:
+        positions in range, neither part empty, train and test disjoint, no test
+        position twice. Test parts may overlap from one split to the next (several
+        shuffle splits); pooled views (confusion matrix, per-class metrics, curves)
+        then count such a sample once per split that tests it. A single split is
+        allowed: fold-level statistics (interval, paired tests) are then NaN.
     repeats : int, default=1
-        Repetitions of the k-fold split, each with a new shuffle.
+        Repetitions of the k-fold split, each with a new shuffle. Must be 1 unless
+        ``cv`` is an int.
     random_state : int or None, default=0
         Seed of the folds, the models and the permutation importances.
     n_jobs : int, default=1
@@ -306,7 +329,10 @@ def compare(
     search : bool, default=False
         Inner grid search (nested CV) for models given by name.
     drop_rare_classes : bool, default=False
-        Leave out classes with fewer members than ``cv`` instead of raising.
+        Leave out classes with fewer members than ``cv`` instead of raising. Only
+        with an int ``cv``: the class-count check is about k-fold stratification, so
+        it is skipped for a splitter or given splits, and dropping samples would
+        shift given positions (an error).
     importance : bool, default=True
         Compute permutation importances by feature family (and keep tree gains).
     dataset : Dataset, optional
@@ -323,6 +349,33 @@ def compare(
     Returns
     -------
     ComparisonResult
+        ``settings["cv"]`` records the splits: the number of folds for an int
+        ``cv``, the splitter's repr, or ``"3 given splits"``.
+
+    Raises
+    ------
+    ValueError
+        If ``X``, ``y`` and ``groups`` differ in length; if ``cv`` or ``repeats`` is
+        not valid or a given split is not (see ``cv``); if a class has fewer members
+        than an int ``cv`` (without ``drop_rare_classes``); if ``drop_rare_classes``
+        is combined with a non-int ``cv``.
+
+    Examples
+    --------
+    One held-out quarter instead of k-fold:
+
+    >>> from sklearn.model_selection import StratifiedShuffleSplit
+    >>> from featcls import FeatureExtractor, load_builtin
+    >>> data = load_builtin(
+    ...     "synthetic", n_samples=24, image_size=32, weights=(0.4, 0.3, 0.3))
+    >>> result = compare(
+    ...     ["logreg"], data.X, data.y, importance=False,
+    ...     cv=StratifiedShuffleSplit(n_splits=1, test_size=0.25, random_state=0),
+    ...     features=FeatureExtractor(families=["shape"]))
+    >>> len(result.folds), len(result.folds[0]["test"])
+    (1, 6)
+    >>> result.settings["cv"].startswith("StratifiedShuffleSplit(n_splits=1")
+    True
     """
     start_total = time.perf_counter()
     table = as_sample_table(X)
@@ -332,7 +385,17 @@ def compare(
     groups_arr = None if groups is None else np.asarray(groups, dtype=object)
     if groups_arr is not None and len(groups_arr) != len(y):
         raise ValueError(f"groups has {len(groups_arr)} entries for {len(y)} samples.")
-    keep = check_class_counts(y, cv, drop_rare=drop_rare_classes)
+    if check_cv(cv, repeats) == "kfold":
+        keep = check_class_counts(y, cv, drop_rare=drop_rare_classes)
+    elif drop_rare_classes:
+        raise ValueError(
+            "drop_rare_classes=True needs an int cv (k-fold): with a splitter or "
+            "given splits the folds are yours, and dropping samples would shift "
+            "given positions. Leave the rare classes out of X and y before "
+            "splitting, or set drop_rare_classes=False."
+        )
+    else:
+        keep = np.ones(len(y), bool)
     dropped = sorted(set(y[~keep]))
     if not keep.all():
         table, y = table[keep].reset_index(drop=True), y[keep]
@@ -473,7 +536,7 @@ def compare(
         if importance and feature_names
         else {},
         settings={
-            "cv": cv,
+            "cv": describe_cv(cv, len(folds)),
             "repeats": repeats,
             "random_state": random_state,
             "imbalance": imbalance,

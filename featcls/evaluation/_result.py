@@ -68,6 +68,28 @@ def _nan(value):
     return math.nan if value is None else value
 
 
+def _fmt(value, digits: int = 3) -> str:
+    """A number for :meth:`ComparisonResult.summary`; ``-`` when undefined."""
+    value = float(value)
+    return f"{value:.{digits}f}" if math.isfinite(value) else "-"
+
+
+def _cell(value):
+    """One table cell as JSON-safe plain data (missing → None)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):  # array-like cells: keep their text
+        pass
+    return str(value)
+
+
 @dataclass
 class ComparisonResult:
     """Results of :func:`featcls.compare`: out-of-fold predictions of every model.
@@ -112,6 +134,11 @@ class ComparisonResult:
         The command line that reproduces the comparison.
     extras : dict
         Model-specific material for the report (learning curves, saliency maps ...).
+    tables : list of dict
+        Supplementary tables (ablations, per-class breakdowns ...) added with
+        :meth:`add_table`, each ``{"title", "note", "columns", "rows"}`` as plain
+        data; shown under "Additional analyses" in the report. Empty by default
+        (and when reading results written before tables existed).
     """
 
     classes: list[str]
@@ -130,6 +157,7 @@ class ComparisonResult:
     timing: dict = field(default_factory=dict)
     command: str = ""
     extras: dict = field(default_factory=dict)
+    tables: list = field(default_factory=list)
     created: str = ""
     schema_version: int = SCHEMA_VERSION
 
@@ -177,6 +205,89 @@ class ComparisonResult:
         if not isinstance(data, dict) or "records" not in data:
             raise ValueError(f"'{path}' is not a featcls results file (no 'records').")
         return cls.from_dict(data)
+
+    # -- supplementary tables ---------------------------------------------------
+    def add_table(self, title: str, frame: pd.DataFrame, note: str = "") -> None:
+        """Attach a supplementary table, kept in the JSON and shown in the report.
+
+        For analyses beyond the comparison itself (drop one feature family, CNN
+        input size, imbalance strategy, F1 per cell type ...). The frame is stored
+        as plain data: numpy scalars become Python numbers, NaN and infinities
+        become null (``NaN`` again in :meth:`table`), anything else that is not a
+        number, string or bool becomes its text.
+
+        Parameters
+        ----------
+        title : str
+            Heading of the table, unique within the result (:meth:`table` looks
+            tables up by it).
+        frame : DataFrame
+            The table. A named index (after ``set_index`` or ``groupby``) becomes
+            the first column(s); an unnamed index is left out. Column labels are
+            stored as text (levels of a MultiIndex joined with " / ").
+        note : str, default=""
+            A sentence shown with the table: what was varied, on which folds.
+
+        Raises
+        ------
+        TypeError
+            If ``frame`` is not a DataFrame.
+        ValueError
+            If ``title`` is empty or already used by another table.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> result = ComparisonResult(classes=[], y=[], sample_ids=[], folds=[],
+        ...                           models=[], records=[])
+        >>> result.add_table("Drop one family",
+        ...                  pd.DataFrame({"dropped": ["shape"], "f1_macro": [0.8]}),
+        ...                  note="logreg, same 5 folds")
+        >>> result.table("Drop one family")
+          dropped  f1_macro
+        0   shape       0.8
+        """
+        if not isinstance(title, str) or not title.strip():
+            raise ValueError(f"A table needs a non-empty title. Got {title!r}.")
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(
+                f"add_table expects a pandas DataFrame. Got {type(frame).__name__}"
+                " (use series.to_frame() for a Series)."
+            )
+        if any(t.get("title") == title for t in self.tables):
+            raise ValueError(
+                f"This result already has a table titled {title!r}; titles must be "
+                "unique. Choose another title."
+            )
+        if any(name is not None for name in frame.index.names):
+            frame = frame.reset_index()
+        columns = [
+            " / ".join(map(str, c)) if isinstance(c, tuple) else str(c)
+            for c in frame.columns
+        ]
+        rows = [[_cell(v) for v in row] for row in frame.itertuples(index=False)]
+        self.tables.append(
+            _clean(
+                {"title": title, "note": str(note), "columns": columns, "rows": rows}
+            )
+        )
+
+    def table(self, title: str) -> pd.DataFrame:
+        """The supplementary table added as ``title`` (see :meth:`add_table`).
+
+        Missing values come back as NaN; a named index as ordinary column(s).
+
+        Raises
+        ------
+        ValueError
+            If there is no table with that title.
+        """
+        for t in self.tables:
+            if t.get("title") == title:
+                rows = [[_nan(v) for v in row] for row in t.get("rows", [])]
+                return pd.DataFrame(rows, columns=list(t.get("columns", [])))
+        titles = [t.get("title") for t in self.tables]
+        raise ValueError(f"No table titled {title!r}; this result has {titles}.")
 
     # -- views ------------------------------------------------------------------
     def _records(self, model: str) -> list[FoldRecord]:
@@ -319,6 +430,9 @@ class ComparisonResult:
         Columns: ``model_a``, ``model_b``, ``mean_diff`` (a − b), ``t`` and
         ``p_corrected_t``
         (Nadeau–Bengio corrected resampled t-test), ``p_wilcoxon``, ``n_folds``.
+        Both tests need at least two paired folds: with fewer (a single split, or
+        one model failing on the others) ``t`` and the p-values are NaN, and
+        ``n_folds`` says why.
         """
         frame = self.to_frame().set_index(["model", "repeat", "fold"])[metric]
         n = len(self.y)
@@ -389,18 +503,27 @@ class ComparisonResult:
         return pd.DataFrame(rows, columns=["model", "repeat", "fold", "error"])
 
     def summary(self, metric: str = "f1_macro") -> str:
-        """The leaderboard as aligned text (what the CLI prints)."""
+        """The leaderboard as aligned text (what the CLI prints).
+
+        Values that are undefined (the spread and interval of a single fold, the
+        scores of a model that failed everywhere) are shown as ``-``.
+        """
         board = self.leaderboard(metric)
         lines = [
             f"{'model':<18} {metric:>9} {'± std':>7} {'95% interval':>17} "
             f"{'accuracy':>9} {'bal.acc':>8} {'fit s':>7}"
         ]
         for model, row in board.iterrows():
+            if np.isfinite(row["ci_low"]) and np.isfinite(row["ci_high"]):
+                ci = f"[{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
+            else:
+                ci = "-"
             lines.append(
-                f"{model:<18} {row[metric]:>9.3f} {row['std']:>7.3f} "
-                f"  [{row['ci_low']:.3f}, {row['ci_high']:.3f}] "
-                f"{row['accuracy']:>9.3f} "
-                f"{row['balanced_accuracy']:>8.3f} {row['fit_time']:>7.2f}"
+                f"{model:<18} {_fmt(row[metric]):>9} {_fmt(row['std']):>7} "
+                f"{ci:>17} "
+                f"{_fmt(row['accuracy']):>9} "
+                f"{_fmt(row['balanced_accuracy']):>8} "
+                f"{_fmt(row['fit_time'], 2):>7}"
                 + (
                     f"  ({int(row['failed_folds'])} folds failed)"
                     if row["failed_folds"]

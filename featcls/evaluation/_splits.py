@@ -2,11 +2,61 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
-__all__ = ["check_class_counts", "make_folds"]
+__all__ = ["check_class_counts", "check_cv", "describe_cv", "make_folds"]
+
+
+def check_cv(cv, repeats) -> str:
+    """What kind of outer ``cv`` this is: ``"kfold"``, ``"splitter"`` or ``"given"``.
+
+    An int >= 2 asks for stratified k-fold (``repeats`` times); an object with a
+    ``split`` method is a scikit-learn splitter; any other iterable (not a string)
+    is taken as ``(train_index, test_index)`` pairs. ``repeats`` must be 1 unless
+    ``cv`` is an int.
+    """
+    if not isinstance(repeats, (int, np.integer)) or isinstance(repeats, bool):
+        raise ValueError(f"repeats must be an int >= 1. Got {repeats!r}.")
+    if repeats < 1:
+        raise ValueError(f"repeats must be an int >= 1. Got {repeats!r}.")
+    if isinstance(cv, (int, np.integer)) and not isinstance(cv, bool):
+        if cv < 2:
+            raise ValueError(f"cv must be an int >= 2 (number of folds). Got {cv!r}.")
+        return "kfold"
+    if callable(getattr(cv, "split", None)) and not isinstance(cv, str):
+        kind = "splitter"
+    elif isinstance(cv, Iterable) and not isinstance(cv, (str, bytes, dict)):
+        kind = "given"
+    else:
+        raise ValueError(
+            "cv must be an int >= 2 (number of folds), a splitter with a "
+            "split(X, y, groups) method (e.g. sklearn's StratifiedShuffleSplit) or "
+            f"an iterable of (train_index, test_index) pairs. Got {cv!r}."
+        )
+    if repeats != 1:
+        raise ValueError(
+            f"repeats={repeats!r} only applies to an int cv (repeated k-fold). With a "
+            "splitter or given splits, repeats must be 1: put every split you want "
+            "in cv instead."
+        )
+    return kind
+
+
+def describe_cv(cv, n_splits: int):
+    """How ``cv`` is recorded in ``ComparisonResult.settings["cv"]``.
+
+    The number of folds for an int cv (as before), the splitter's repr for a
+    splitter object, and ``"1 given split"`` / ``"3 given splits"`` for index pairs.
+    """
+    if isinstance(cv, (int, np.integer)) and not isinstance(cv, bool):
+        return int(cv)
+    if callable(getattr(cv, "split", None)):
+        return " ".join(repr(cv).split())
+    return f"{n_splits} given split{'s' if n_splits != 1 else ''}"
 
 
 def check_class_counts(y: np.ndarray, n_splits: int, *, drop_rare: bool) -> np.ndarray:
@@ -42,24 +92,121 @@ def check_class_counts(y: np.ndarray, n_splits: int, *, drop_rare: bool) -> np.n
     return keep
 
 
+def _positions(part, k: int, side: str, n_samples: int) -> np.ndarray:
+    """One side of split ``k`` as checked integer positions into the samples."""
+    try:
+        index = np.asarray(part)
+    except Exception as exc:  # ragged or otherwise not array-like
+        raise ValueError(
+            f"Split {k}: the {side} indices are not a list of integer positions "
+            f"({exc})."
+        ) from exc
+    if index.ndim != 1:
+        raise ValueError(
+            f"Split {k}: the {side} indices must be a flat list of integer positions. "
+            f"Got an array of shape {index.shape}."
+        )
+    if index.size == 0:
+        raise ValueError(
+            f"Split {k}: the {side} part is empty; every split needs at least one "
+            f"{side} sample."
+        )
+    if index.dtype.kind not in "iu":
+        raise ValueError(
+            f"Split {k}: the {side} indices must be integer positions into X and y "
+            f"(not boolean masks or labels). Got dtype {index.dtype}."
+        )
+    bad = index[(index < 0) | (index >= n_samples)]
+    if bad.size:
+        raise ValueError(
+            f"Split {k}: {side} index {int(bad[0])} is out of range for "
+            f"{n_samples} samples (valid positions are 0 to {n_samples - 1})."
+        )
+    return index.astype(np.intp)
+
+
+def _check_split(split, k: int, n_samples: int, groups) -> dict:
+    """Split ``k`` (a ``(train, test)`` pair) as a fold dict, or a clear error."""
+    try:
+        train, test = split
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"Split {k} is not a (train_index, test_index) pair. Got {split!r:.80}."
+        ) from None
+    train = _positions(train, k, "train", n_samples)
+    test = _positions(test, k, "test", n_samples)
+    values, counts = np.unique(test, return_counts=True)
+    if (counts > 1).any():
+        raise ValueError(
+            f"Split {k}: test index {int(values[counts > 1][0])} is listed more than "
+            "once; each test sample must be predicted once per split."
+        )
+    both = np.intersect1d(train, test)
+    if both.size:
+        listed = ", ".join(str(int(i)) for i in both[:5])
+        raise ValueError(
+            f"Split {k}: {both.size} sample(s) are in both the train and the test "
+            f"part (positions {listed}{' ...' if both.size > 5 else ''}); train and "
+            "test must not overlap."
+        )
+    if groups is not None:
+        shared = set(groups[train]) & set(groups[test])
+        if shared:
+            listed = ", ".join(repr(g) for g in sorted(shared, key=str)[:5])
+            raise ValueError(
+                f"Split {k}: group(s) {listed} are on both sides of the split. With "
+                "groups, use a group-aware splitter (GroupKFold, StratifiedGroupKFold,"
+                " GroupShuffleSplit) or splits that keep every group on one side."
+            )
+    return {"repeat": 0, "fold": k, "train": train.tolist(), "test": test.tolist()}
+
+
+def _given_folds(y: np.ndarray, groups: np.ndarray | None, cv) -> list[dict]:
+    """Folds from a splitter object or from ``(train, test)`` pairs, all checked."""
+    index = np.arange(len(y))
+    if callable(getattr(cv, "split", None)):
+        try:
+            splits = list(cv.split(index, y, groups))
+        except Exception as exc:
+            raise ValueError(
+                f"The cv splitter {' '.join(repr(cv).split())} could not split the "
+                f"{len(y)} samples: {exc}"
+            ) from exc
+    else:
+        splits = list(cv)
+    if not splits:
+        raise ValueError("cv gave no splits; give at least one (train, test) pair.")
+    return [_check_split(s, k, len(y), groups) for k, s in enumerate(splits)]
+
+
 def make_folds(
     y: np.ndarray,
     groups: np.ndarray | None,
     *,
-    cv: int,
+    cv,
     repeats: int,
     random_state: int | None,
 ) -> list[dict]:
-    """``repeats × cv`` outer folds: stratified, or stratified-grouped with ``groups``.
+    """The outer folds: ``repeats × cv`` k-fold splits, or the splits ``cv`` gives.
 
-    Each repeat reshuffles with its own seed (``random_state + repeat``). Returns
-    ``[{"repeat", "fold", "train", "test"}]`` with integer index lists. With groups,
-    every fold is checked: no group is on both sides of a split.
+    With an int ``cv``: stratified (or, with ``groups``, stratified-grouped) k-fold,
+    each repeat reshuffled with its own seed (``random_state + repeat``). With a
+    splitter object, its ``split(X, y, groups)`` (its own seed applies); with an
+    iterable of ``(train_index, test_index)`` pairs, those splits. Given splits are
+    recorded as repeat 0, folds 0, 1, ... and checked: integer positions in range,
+    neither part empty, train and test disjoint, no test index twice.
+
+    Returns ``[{"repeat", "fold", "train", "test"}]`` with integer index lists. With
+    groups, every fold is checked: no group is on both sides of a split.
+
+    Raises
+    ------
+    ValueError
+        If ``cv`` or ``repeats`` is not valid (``repeats`` must be 1 unless ``cv`` is
+        an int), or a given split is not.
     """
-    if not isinstance(cv, (int, np.integer)) or isinstance(cv, bool) or cv < 2:
-        raise ValueError(f"cv must be an int >= 2 (number of folds). Got {cv!r}.")
-    if not isinstance(repeats, (int, np.integer)) or repeats < 1:
-        raise ValueError(f"repeats must be an int >= 1. Got {repeats!r}.")
+    if check_cv(cv, repeats) != "kfold":
+        return _given_folds(y, groups, cv)
     folds = []
     index = np.arange(len(y))
     for repeat in range(int(repeats)):

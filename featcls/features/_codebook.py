@@ -93,7 +93,7 @@ class VLADFeatures(FeatureFamily):
     # -- per image ------------------------------------------------------------------
     def local_descriptors(self, ctx) -> np.ndarray:
         """Dense RootSIFT descriptors of one image, float32 (n, 128)."""
-        u8 = cv2.convertScaleAbs(np.clip(ctx.filled, 0.0, 1.0), alpha=255.0)
+        u8 = ctx.filled_u8
         h, w = u8.shape
         step, half = int(self.step), int(self.step) // 2
         ys, xs = np.mgrid[half:h:step, half:w:step]

@@ -10,9 +10,11 @@ of floats, the mask's origin and notes about problems out. The workers never war
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import cv2
 import numpy as np
 
 from featcls.data import (
@@ -117,6 +119,11 @@ def load_sample(image_src: Any, mask_src: Any, config: ExtractionConfig, name: s
     return channels, names, auto_mask(gray), "auto"
 
 
+def _is_constant(channel: np.ndarray) -> bool:
+    low, high, _, _ = cv2.minMaxLoc(channel)  # one pass over the pixels
+    return low == high
+
+
 def extract_sample(
     image_src: Any, mask_src: Any, config: ExtractionConfig, name: str
 ) -> tuple[np.ndarray, str, list[str], int]:
@@ -138,7 +145,7 @@ def extract_sample(
     geometry = MaskGeometry(mask)
     if geometry.empty:
         return np.full(n_out, np.nan), source, ["empty_mask"], len(channels)
-    if all(float(c.max()) == float(c.min()) for c in channels):
+    if all(_is_constant(c) for c in channels):
         notes.append("constant")
     contexts = [ImageContext(c, geometry, name) for c in channels]
     parts = []
@@ -149,14 +156,31 @@ def extract_sample(
     return np.concatenate(parts), source, notes, len(channels)
 
 
+@contextmanager
+def _opencv_single_thread():
+    """Run OpenCV on one thread inside the block, then restore its setting.
+
+    Extraction is parallel over images (``n_jobs``); OpenCV splitting each call on a
+    small image over its own threads only adds hand-offs, which cost most when the
+    cores are busy, and would make "one process" use several cores.
+    """
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(previous)
+
+
 def extract_chunk(samples: list[tuple[Any, Any, Any]], config: ExtractionConfig):
     """Run :func:`extract_sample` over ``(index, image_src, mask_src)`` triples."""
     out = []
-    for index, image_src, mask_src in samples:
-        row, source, notes, _ = extract_sample(
-            image_src, mask_src, config, _label(image_src, index)
-        )
-        out.append((index, row, source, notes))
+    with _opencv_single_thread():
+        for index, image_src, mask_src in samples:
+            row, source, notes, _ = extract_sample(
+                image_src, mask_src, config, _label(image_src, index)
+            )
+            out.append((index, row, source, notes))
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from featcls.features._base import FeatureFamily, check_int
+from featcls.features._context import U8_VALUES
 
 __all__ = ["IntensityFeatures", "SNRFeatures", "intensity_features", "snr_features"]
 
@@ -21,77 +22,114 @@ _STATS = (
 )
 
 
-def _histogram(values: np.ndarray, n_bins: int, lo: float, hi: float) -> np.ndarray:
-    """Fraction of ``values`` in ``n_bins`` bins over [lo, hi]; outside → edge bins."""
-    idx = (values - np.float32(lo)) * np.float32(n_bins / (hi - lo))
-    np.clip(idx, 0, n_bins - 1, out=idx)
-    counts = np.bincount(idx.astype(np.intp), minlength=n_bins)
-    return counts / max(values.size, 1)
+class _Sample:
+    """A sample of intensities: the pixels themselves, or an 8-bit picture's histogram.
 
-
-def _percentiles(v: np.ndarray) -> np.ndarray:
-    """``np.percentile(v, _PERCENTILES)`` (linear interpolation), fast.
-
-    Values on the common 0–1 scale are sorted by counting on 16-bit keys: exact for
-    8- and 16-bit images (their values are multiples of 1/65535 or of 257/65535) and
-    within 1/65535 for float images. Anything outside 0–1 falls back to numpy.
+    ``_Sample(values)`` holds the float32 pixel values. ``_Sample.of_codes(counts)``
+    holds ``counts[k]`` pixels of value ``k / 255`` (:data:`U8_VALUES`) for each 8-bit
+    code ``k``: every per-pixel operation is then applied to the 256 values, in the
+    same float32 arithmetic, and the results are weighted by the counts, which gives
+    the statistics of the pixels at the cost of 256 values.
     """
-    if v.size == 0:
-        return np.full(len(_PERCENTILES), np.nan)
-    lo, hi = float(v.min()), float(v.max())
-    if lo < 0.0 or hi > 1.0:
-        return np.percentile(v, _PERCENTILES)
-    keys = (v * np.float32(65535) + np.float32(0.5)).astype(np.uint16)
-    cum = np.cumsum(np.bincount(keys, minlength=65536))
-    pos = (v.size - 1) * np.asarray(_PERCENTILES, dtype=np.float64) / 100.0
-    below = np.floor(pos).astype(np.int64)
-    order = (
-        np.searchsorted(
-            cum, np.stack([below, np.minimum(below + 1, v.size - 1)]), side="right"
+
+    def __init__(self, values: np.ndarray, counts: np.ndarray | None = None):
+        self.values = values
+        self.counts = counts
+        self.size = int(values.size if counts is None else counts.sum())
+
+    @classmethod
+    def of_codes(cls, counts: np.ndarray) -> _Sample:
+        return cls(U8_VALUES, counts)
+
+    def mean_of(self, x: np.ndarray) -> float:
+        """Mean over the sample of ``x`` (a per-value array), accumulated in float64."""
+        if self.counts is None:
+            return float(x.mean(dtype=np.float64))
+        return float(self.counts @ x.astype(np.float64) / self.size)
+
+    def extremes(self) -> tuple[float, float]:
+        if self.counts is None:
+            return float(self.values.min()), float(self.values.max())
+        present = self.values[self.counts > 0]
+        return float(present[0]), float(present[-1])
+
+    def bin_counts(self, index: np.ndarray, n: int) -> np.ndarray:
+        """How many sample elements fall in each of ``n`` bins (``index`` per value)."""
+        return np.bincount(index, weights=self.counts, minlength=n)
+
+    def percentiles(self) -> np.ndarray:
+        """``np.percentile(sample, _PERCENTILES)`` (linear interpolation), fast.
+
+        Values on the common 0–1 scale are sorted by counting on 16-bit keys: exact
+        for 8- and 16-bit images (their values are multiples of 1/65535 or of
+        257/65535) and within 1/65535 for float images. Anything outside 0–1 falls
+        back to numpy. An 8-bit picture's code ``k`` has the key ``257 k``.
+        """
+        if self.size == 0:
+            return np.full(len(_PERCENTILES), np.nan)
+        if self.counts is None:
+            v = self.values
+            lo, hi = self.extremes()
+            if lo < 0.0 or hi > 1.0:
+                return np.percentile(v, _PERCENTILES)
+            keys = (v * np.float32(65535) + np.float32(0.5)).astype(np.uint16)
+            cum = np.cumsum(np.bincount(keys, minlength=65536))
+            key_of = None
+        else:
+            cum = np.cumsum(self.counts)
+            key_of = 257 * np.arange(256)
+        pos = (self.size - 1) * np.asarray(_PERCENTILES, dtype=np.float64) / 100.0
+        below = np.floor(pos).astype(np.int64)
+        index = np.searchsorted(
+            cum, np.stack([below, np.minimum(below + 1, self.size - 1)]), side="right"
         )
-        / 65535.0
-    )
-    frac = pos - below
-    return order[0] * (1.0 - frac) + order[1] * frac
+        order = (index if key_of is None else key_of[index]) / 65535.0
+        frac = pos - below
+        return order[0] * (1.0 - frac) + order[1] * frac
 
 
-def _mean_std(values: np.ndarray) -> tuple[float, float]:
+def _sample(ctx, part: str) -> _Sample:
+    """The object (``part="object"``) or background intensities of ``ctx``."""
+    if ctx.codes8 is not None:
+        inside, outside = ctx.code_counts
+        return _Sample.of_codes(inside if part == "object" else outside)
+    return _Sample(ctx.object_values if part == "object" else ctx.background_values)
+
+
+def _histogram(sample: _Sample, n_bins: int, lo: float, hi: float) -> np.ndarray:
+    """Fraction of ``sample`` in ``n_bins`` bins over [lo, hi]; outside → edge bins."""
+    idx = (sample.values - np.float32(lo)) * np.float32(n_bins / (hi - lo))
+    np.clip(idx, 0, n_bins - 1, out=idx)
+    return sample.bin_counts(idx.astype(np.intp), n_bins) / max(sample.size, 1)
+
+
+def _mean_std(sample: _Sample) -> tuple[float, float]:
     """Mean and standard deviation (float64 accumulation); NaN for no values."""
-    if values.size == 0:
+    if sample.size == 0:
         return np.nan, np.nan
-    mean = float(values.mean(dtype=np.float64))
-    d = values - np.float32(mean)
-    return mean, float(np.sqrt((d * d).mean(dtype=np.float64)))
+    mean = sample.mean_of(sample.values)
+    d = sample.values - np.float32(mean)
+    return mean, float(np.sqrt(sample.mean_of(d * d)))
 
 
-def _stats(values: np.ndarray, hist: np.ndarray) -> np.ndarray:
+def _stats(sample: _Sample, hist: np.ndarray) -> np.ndarray:
     """The statistics of :data:`_STATS` for a 1-D sample (NaN where undefined)."""
-    if values.size == 0:
+    if sample.size == 0:
         return np.full(len(_STATS), np.nan)
-    v = values.astype(np.float32, copy=False)
-    mean = float(v.mean(dtype=np.float64))
-    d = v - np.float32(mean)
+    mean = sample.mean_of(sample.values)
+    d = sample.values - np.float32(mean)
     d2 = d * d
-    var = float(d2.mean(dtype=np.float64))
+    var = sample.mean_of(d2)
     if var > 1e-12:
         std = np.sqrt(var)
-        skew = float((d2 * d).mean(dtype=np.float64)) / std**3
-        kurt = float((d2 * d2).mean(dtype=np.float64)) / var**2 - 3.0
+        skew = sample.mean_of(d2 * d) / std**3
+        kurt = sample.mean_of(d2 * d2) / var**2 - 3.0
     else:  # constant: the shape of the distribution is undefined
         std, skew, kurt = 0.0, np.nan, np.nan
     p = hist[hist > 0]
     entropy = float(-(p * np.log2(p)).sum()) + 0.0
     return np.array(
-        [
-            mean,
-            std,
-            skew,
-            kurt,
-            float(v.min()),
-            float(v.max()),
-            *_percentiles(v),
-            entropy,
-        ]
+        [mean, std, skew, kurt, *sample.extremes(), *sample.percentiles(), entropy]
     )
 
 
@@ -101,6 +139,8 @@ class IntensityFeatures(FeatureFamily):
     Intensities are on featcls's common scale (:func:`featcls.data.to_float`): integer
     images are divided by their dtype's maximum, so a picture saved in 8 and in 16 bit
     gives the same values, and histogram bins mean the same thing in every image.
+    For an 8-bit picture every statistic is computed from its 256-bin histograms
+    inside and outside the mask, with the same values as from the pixels.
 
     Features
     --------
@@ -163,11 +203,11 @@ class IntensityFeatures(FeatureFamily):
 
     def compute(self, ctx) -> np.ndarray:
         lo, hi = self._range()
-        obj = ctx.object_values
+        obj = _sample(ctx, "object")
         hist = _histogram(obj, int(self.n_bins), lo, hi)
         parts = [hist, _stats(obj, hist)]
         if self.background:
-            bg = ctx.background_values
+            bg = _sample(ctx, "background")
             parts.append(_stats(bg, _histogram(bg, int(self.n_bins), lo, hi)))
         return np.concatenate(parts)
 
@@ -205,15 +245,15 @@ class SNRFeatures(FeatureFamily):
         return ["snr", "cnr", "contrast", "object_snr"]
 
     def compute(self, ctx) -> np.ndarray:
-        mo, so = _mean_std(ctx.object_values)
+        mo, so = _mean_std(_sample(ctx, "object"))
         if self.band is None:
-            mb, sb = _mean_std(ctx.background_values)
+            mb, sb = _mean_std(_sample(ctx, "background"))
         else:
             import cv2
 
             k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * self.band + 1,) * 2)
             ring = cv2.dilate(ctx.geometry.mask_u8, k).astype(bool) & ~ctx.mask
-            mb, sb = _mean_std(ctx.image[ring])
+            mb, sb = _mean_std(_Sample(ctx.image[ring]))
         with np.errstate(divide="ignore", invalid="ignore"):
             pooled = np.sqrt((so**2 + sb**2) / 2)
             out = np.array(

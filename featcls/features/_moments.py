@@ -121,12 +121,14 @@ class MomentFeatures(FeatureFamily):
             borderMode=cv2.BORDER_CONSTANT,
             borderValue=0,
         )
-        basis, inside = _zernike_basis(size, int(self.zernike_degree))
+        parts, inside = _zernike_basis_parts(size, int(self.zernike_degree))
+        n_moments = parts.shape[1] // 2
         values = small.ravel().astype(np.float64)
         total = float(values[inside].sum())  # mass inside the unit disk
         if total <= 0:
-            return np.full(basis.shape[1], np.nan)
-        return np.abs((values / total) @ basis)
+            return np.full(n_moments, np.nan)
+        moments = (values / total) @ parts
+        return np.hypot(moments[:n_moments], moments[n_moments:])
 
 
 @lru_cache(maxsize=8)
@@ -163,6 +165,20 @@ def _zernike_basis(size: int, degree: int) -> tuple[np.ndarray, np.ndarray]:
             v = radial * angle**ell
             columns.append(np.where(inside, np.conj(v), 0) * (n + 1) / np.pi)
     return np.stack(columns, axis=1), inside
+
+
+@lru_cache(maxsize=8)
+def _zernike_basis_parts(size: int, degree: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_zernike_basis` as one real matrix, real parts then imaginary parts.
+
+    Two real products instead of one complex one: a complex matrix product goes
+    through multi-threaded BLAS, whose threads cost far more than the product itself
+    when other processes keep the cores busy.
+    """
+    basis, inside = _zernike_basis(size, degree)
+    parts = np.ascontiguousarray(np.concatenate([basis.real, basis.imag], axis=1))
+    parts.flags.writeable = False
+    return parts, inside
 
 
 def moment_features(image, mask=None, **params) -> dict[str, float]:

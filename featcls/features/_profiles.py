@@ -10,6 +10,11 @@ from featcls.features._base import FeatureFamily, check_int, check_number, check
 __all__ = ["EdgeProfile", "RadialProfile", "edge_profile", "radial_profile"]
 
 
+#: Rows around the object's bounding box that the edge filters need: the 3×3 blur and
+#: Canny's 3×3 Sobel reach 2 rows out of the box, plus one for safety.
+_EDGE_MARGIN = 4
+
+
 class _RingFamily(FeatureFamily):
     """Shared ring geometry of :class:`RadialProfile` and :class:`EdgeProfile`."""
 
@@ -22,48 +27,27 @@ class _RingFamily(FeatureFamily):
             check_number(self, "ring_width", self.ring_width)
         return n
 
-    def _rings(self, geometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Ring index of the region's pixels, their flat positions, pixels per ring.
+    def _rings(self, geometry):
+        """The :class:`~featcls.features._context.Rings` of these settings.
 
         Cached on the shared mask geometry, so the radial and edge profiles of all
         channels reuse one computation when their ring settings agree.
         """
-        key = ("rings", self.n_rings, self.region, self.extent, self.ring_width)
-        cache = geometry.__dict__.setdefault("_ring_cache", {})
-        if key not in cache:
-            n = int(self.n_rings)
-            if self.ring_width is None:
-                width = float(self.extent) * geometry.max_radius / n
-            else:
-                width = float(self.ring_width)
-            dist = geometry.distance.ravel()
-            if self.region == "object":
-                pos = geometry.flat_index
-                ring = (dist[pos] * np.float32(1.0 / width)).astype(np.int64)
-            else:
-                ring = (dist * np.float32(1.0 / width)).astype(np.int64)
-                pos = None
-            inside = ring < n
-            if pos is None:
-                pos = np.flatnonzero(inside)
-            else:
-                pos = pos[inside]
-            ring = ring[inside]
-            counts = np.bincount(ring, minlength=n).astype(np.float64)
-            cache[key] = (ring, pos, counts)
-        return cache[key]
+        n = int(self.n_rings)
+        if self.ring_width is None:
+            width = float(self.extent) * geometry.max_radius / n
+        else:
+            width = float(self.ring_width)
+        return geometry.rings(n, width, object_only=self.region == "object")
 
     def _ring_means(self, values: np.ndarray, geometry, *, std: bool) -> list:
-        ring, pos, counts = self._rings(geometry)
-        v = values.ravel()[pos].astype(np.float64)
-        n = int(self.n_rings)
+        rings = self._rings(geometry)
+        v = values[rings.rows].astype(np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
-            s1 = np.bincount(ring, weights=v, minlength=n)
-            mean = s1 / counts
+            mean = rings.sums(v) / rings.counts
             if not std:
                 return [mean]
-            s2 = np.bincount(ring, weights=v * v, minlength=n)
-            var = np.maximum(s2 / counts - mean**2, 0.0)
+            var = np.maximum(rings.sums(v * v) / rings.counts - mean**2, 0.0)
         return [mean, np.sqrt(var)]
 
     def _ring_names(self, *stems: str) -> list[str]:
@@ -174,15 +158,31 @@ class EdgeProfile(_RingFamily):
     def compute(self, ctx) -> np.ndarray:
         # Only the object's pixels may shape its edges, unless the rings are meant to
         # describe the surroundings too.
-        image = ctx.filled if self.region == "object" else ctx.image
+        rings = self._rings(ctx.geometry)
+        if self.region == "object":
+            # Outside the mask the filled image is constant, so gradients vanish 3
+            # rows beyond the bounding box: filter a band of rows with that margin
+            # (OpenCV's filters give the same values on whole rows of an image).
+            band = ctx.geometry.rows(margin=_EDGE_MARGIN)
+            image, u8 = ctx.filled[band], ctx.filled_u8[band]
+        else:
+            band = slice(0, ctx.image.shape[0])
+            image = ctx.image
+            u8 = cv2.convertScaleAbs(np.clip(image, 0.0, 1.0), alpha=255.0)
+        inner = slice(rings.rows.start - band.start, rings.rows.stop - band.start)
         gx = cv2.Sobel(image, cv2.CV_32F, 1, 0, ksize=3, scale=0.125)
         gy = cv2.Sobel(image, cv2.CV_32F, 0, 1, ksize=3, scale=0.125)
-        magnitude = cv2.magnitude(gx, gy)
-        u8 = cv2.convertScaleAbs(np.clip(image, 0.0, 1.0), alpha=255.0)
+        # sqrt(gx² + gy²) with NumPy: cv2.magnitude's last bit depends on where the
+        # arrays happen to lie in memory, which made the features vary between runs.
+        magnitude = np.multiply(gx, gx, out=gx)
+        magnitude += np.multiply(gy, gy, out=gy)
+        np.sqrt(magnitude, out=magnitude)
         blurred = cv2.GaussianBlur(u8, (3, 3), 0)
         edges = cv2.Canny(blurred, float(self.canny_low), float(self.canny_high))
-        (sobel,) = self._ring_means(magnitude, ctx.geometry, std=False)
-        (canny,) = self._ring_means(edges > 0, ctx.geometry, std=False)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sobel = rings.sums(magnitude[inner]) / rings.counts
+            # Canny's edges are 0 or 255.
+            canny = rings.sums(edges[inner]) / 255.0 / rings.counts
         return np.concatenate([sobel, canny])
 
 

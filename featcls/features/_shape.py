@@ -42,7 +42,7 @@ def _feret(points: np.ndarray) -> tuple[float, float]:
     dmax = float(np.sqrt((diff**2).sum(-1).max()))
     if n == 2:
         return dmax + 1.0, 1.0
-    edges = np.roll(points, -1, axis=0) - points
+    edges = np.concatenate((points[1:], points[:1])) - points
     lengths = np.hypot(edges[:, 0], edges[:, 1])
     keep = lengths > 0
     edges, lengths, starts = edges[keep], lengths[keep], points[keep]
@@ -115,26 +115,35 @@ class ShapeFeatures(FeatureFamily):
         g = ctx.geometry
         s = float(self.pixel_size)
         area = g.area
+        # Contours are traced on the bounding box with a one-pixel frame (where the
+        # image has one): the same contours as on the whole mask, for less scanning.
+        r0, c0, r1, c1 = g.bbox
+        h, w = g.mask.shape
+        y0, x0 = max(r0 - 1, 0), max(c0 - 1, 0)
+        box = g.mask_u8[y0 : min(r1 + 1, h), x0 : min(c1 + 1, w)]
         # Teh–Chin's approximation removes most of the staircase bias of pixel contours.
         contours, _ = cv2.findContours(
-            g.mask_u8, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_TC89_L1
+            box, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_TC89_L1, offset=(x0, y0)
         )
         largest = max(contours, key=cv2.contourArea)
         perimeter = cv2.arcLength(largest, True) if len(largest) > 1 else 0.0
         # The contour runs through boundary pixel centres; the object's outline lies
         # half a pixel further out, which adds 2π·0.5 (Steiner's formula).
         perimeter = perimeter + math.pi
-        exact, _ = cv2.findContours(g.mask_u8, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-        hull = cv2.convexHull(np.concatenate(exact)).reshape(-1, 2).astype(np.float64)
+        # The hull of the contour points: the ends of straight runs (SIMPLE) are
+        # enough, a hull vertex is never inside a straight run.
+        outline, _ = cv2.findContours(
+            box, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE, offset=(x0, y0)
+        )
+        hull = cv2.convexHull(np.concatenate(outline)).reshape(-1, 2).astype(np.float64)
         diameter, width = _feret(hull)
         # Convex area as a pixel count of the rasterised hull, like the object's area
         # (scikit-image's ``convex_area``), so a digital disk has solidity 1.
-        r0, c0, r1, c1 = g.bbox
         canvas = np.zeros((r1 - r0, c1 - c0), np.uint8)
         cv2.fillConvexPoly(canvas, (hull - (c0, r0)).astype(np.int32), 1)
         hull_area = max(int(np.count_nonzero(canvas)), area)
 
-        m = cv2.moments(g.mask_u8, binaryImage=True)
+        m = g.moments  # binary moments, shared with the centroid
         cov = np.array([[m["mu20"], m["mu11"]], [m["mu11"], m["mu02"]]]) / area
         cov += np.eye(2) / 12.0  # a pixel is a unit square, not a point
         lam = np.sort(np.linalg.eigvalsh(cov))[::-1]

@@ -13,6 +13,7 @@ from featcls.features._base import (
     check_int_tuple,
     check_option,
 )
+from featcls.features._context import U8_VALUES
 
 __all__ = [
     "HaralickFeatures",
@@ -42,22 +43,36 @@ HARALICK_NAMES = (
 
 @lru_cache(maxsize=8)
 def _glcm_tables(n: int):
-    """Index helpers for an ``n``-level co-occurrence matrix (cached per ``n``)."""
+    """Index helpers for an ``n``-level co-occurrence matrix (cached per ``n``).
+
+    ``i + j`` and ``|i - j|`` of every cell, for summing the matrices along their
+    anti-diagonals and diagonals with ``np.bincount``.
+    """
     i, j = np.mgrid[:n, :n]
     k = np.arange(n, dtype=np.float64)
-    plus = np.zeros((n * n, 2 * n))
-    plus[np.arange(n * n), (i + j).ravel()] = 1.0
-    minus = np.zeros((n * n, n))
-    minus[np.arange(n * n), np.abs(i - j).ravel()] = 1.0
     idm = (1.0 / (1.0 + (i - j) ** 2)).ravel()
-    return k, (i * j).ravel().astype(np.float64), plus, minus, idm
+    ij = (i * j).ravel().astype(np.float64)
+    return k, ij, (i + j).ravel(), np.abs(i - j).ravel(), idm
 
 
-def _entropy(p: np.ndarray) -> np.ndarray:
-    """Shannon entropy (bits) along the last axis, 0·log 0 = 0."""
+def _group_sums(p: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+    """Sum the columns of ``p`` (m, c) by ``groups`` (c,) → (m, n_groups)."""
+    m = p.shape[0]
+    index = (np.arange(m)[:, None] * n_groups + groups[None, :]).ravel()
+    return np.bincount(index, weights=p.ravel(), minlength=m * n_groups).reshape(
+        m, n_groups
+    )
+
+
+def _log2(p: np.ndarray) -> np.ndarray:
+    """``log2(p)`` where ``p > 0``, else 0."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        logs = np.where(p > 0, np.log2(np.where(p > 0, p, 1.0)), 0.0)
-    return -(p * logs).sum(-1)
+        return np.log2(np.where(p > 0, p, 1.0))
+
+
+def _entropy(p: np.ndarray, logs: np.ndarray | None = None) -> np.ndarray:
+    """Shannon entropy (bits) along the last axis, 0·log 0 = 0."""
+    return -(p * (_log2(p) if logs is None else logs)).sum(-1)
 
 
 def glcm(levels: np.ndarray, n_levels: int, distance: int) -> np.ndarray:
@@ -70,6 +85,9 @@ def glcm(levels: np.ndarray, n_levels: int, distance: int) -> np.ndarray:
     h, w = levels.shape
     d = distance
     out = np.zeros((4, n, n))
+    # OpenCV's 2-D histogram of two 8-bit views counts the pairs ~3x faster than
+    # np.bincount on combined codes; its float32 counts are exact below 2**24.
+    joint = levels.dtype == np.uint8 and levels.size < 2**24
     for idx, (dy, dx) in enumerate(((0, d), (d, d), (d, 0), (d, -d))):
         if dy >= h or abs(dx) >= w:
             continue
@@ -77,10 +95,8 @@ def glcm(levels: np.ndarray, n_levels: int, distance: int) -> np.ndarray:
             a, b = levels[: h - dy, : w - dx], levels[dy:, dx:]
         else:
             a, b = levels[: h - dy, -dx:], levels[dy:, : w + dx]
-        if n * n <= 65536:  # OpenCV's histogram is ~3x faster than np.bincount here
-            codes = a.astype(np.uint16) * np.uint16(n) + b
-            counts = cv2.calcHist([codes], [0], None, [n * n], [0, n * n])
-            counts = counts.reshape(n, n).astype(np.float64)
+        if joint:
+            counts = cv2.calcHist([a, b], [0, 1], None, [n, n], [0, n, 0, n])
         else:
             codes = a.astype(np.int64) * n + b
             counts = np.bincount(codes.ravel(), minlength=n * n).reshape(n, n)
@@ -99,7 +115,7 @@ def haralick_from_glcm(cmats: np.ndarray) -> np.ndarray:
     A matrix with no pair at all gives NaN everywhere.
     """
     m, n, _ = cmats.shape
-    k, ij, plus, minus, idm = _glcm_tables(n)
+    k, ij, i_plus_j, i_minus_j, idm = _glcm_tables(n)
     total = cmats.sum((1, 2))
     with np.errstate(divide="ignore", invalid="ignore"):
         p = (cmats / total[:, None, None]).reshape(m, n * n)
@@ -107,7 +123,8 @@ def haralick_from_glcm(cmats: np.ndarray) -> np.ndarray:
         px, py = pm.sum(1), pm.sum(2)
         ux, uy = px @ k, py @ k
         vx, vy = px @ k**2 - ux**2, py @ k**2 - uy**2
-        p_plus, p_minus = p @ plus, p @ minus
+        p_plus = _group_sums(p, i_plus_j, 2 * n)
+        p_minus = _group_sums(p, i_minus_j, n)
         tk = np.arange(2 * n, dtype=np.float64)
         f = np.empty((m, 13))
         f[:, 0] = (p * p).sum(1)
@@ -122,9 +139,11 @@ def haralick_from_glcm(cmats: np.ndarray) -> np.ndarray:
         f[:, 8] = hxy = _entropy(p)
         f[:, 9] = p_minus @ k**2 - (p_minus @ k) ** 2
         f[:, 10] = _entropy(p_minus)
-        hx, hy = _entropy(px), _entropy(py)
+        log_px, log_py = _log2(px), _log2(py)
+        hx, hy = _entropy(px, log_px), _entropy(py, log_py)
         outer = (px[:, :, None] * py[:, None, :]).reshape(m, n * n)
-        log_outer = np.log2(np.where(outer > 0, outer, 1.0))
+        # log2(px py) = log2 px + log2 py: 2n logarithms per matrix instead of n².
+        log_outer = (log_px[:, :, None] + log_py[:, None, :]).reshape(m, n * n)
         hxy1 = -(p * log_outer).sum(1)
         hxy2 = -(outer * log_outer).sum(1)
         hmax = np.maximum(hx, hy)
@@ -145,7 +164,7 @@ def quantize(
     np.clip(q, 0, n_levels - 1, out=q)
     dtype = np.uint8 if n_levels < 255 else np.uint16
     levels = q.astype(dtype) + dtype(1)
-    levels[~mask] = 0
+    levels *= mask
     return levels
 
 
@@ -160,8 +179,10 @@ class HaralickFeatures(FeatureFamily):
     ``<stat>_d<d>_range``. Statistics are in grey-level units (of the quantised
     image); grey level 1 is the lowest.
 
-    The matrices are counted with ``numpy.bincount`` and the statistics computed for
-    all directions and distances at once; results equal mahotas's
+    The matrices are counted on the object's bounding box with OpenCV's joint
+    histogram of shifted views (an 8-bit picture is quantised through a 256-entry
+    table) and the statistics computed for all directions and distances at once;
+    results equal mahotas's
     ``haralick(..., ignore_zeros=True, use_x_minus_y_variance=True)`` on the same
     quantised image, except that a matrix with no spread has NaN correlation.
 
@@ -214,12 +235,26 @@ class HaralickFeatures(FeatureFamily):
 
     def compute(self, ctx) -> np.ndarray:
         n_levels = int(self.levels)
-        if self.quantization == "object":
+        codes = ctx.codes8
+        if self.quantization == "fixed":
+            lo, hi = 0.0, 1.0
+        elif codes is not None:
+            present = U8_VALUES[ctx.code_counts[0] > 0]
+            lo, hi = float(present[0]), float(present[-1])
+        else:
             obj = ctx.object_values
             lo, hi = float(obj.min()), float(obj.max())
+        # Only pairs of object pixels count, so the matrices are counted on the
+        # object's bounding box: every pair reaching outside it involves level 0.
+        r0, c0, r1, c1 = ctx.geometry.bbox
+        mask = ctx.mask[r0:r1, c0:c1]
+        if codes is not None:  # an 8-bit picture: quantise its 256 values, look up
+            table = quantize(U8_VALUES, np.ones(256, bool), n_levels, lo, hi)
+            box = codes[r0:r1, c0:c1]
+            levels = cv2.LUT(box, table) if table.dtype == np.uint8 else table[box]
+            levels *= mask
         else:
-            lo, hi = 0.0, 1.0
-        levels = quantize(ctx.image, ctx.mask, n_levels, lo, hi)
+            levels = quantize(ctx.image[r0:r1, c0:c1], mask, n_levels, lo, hi)
         distances = check_int_tuple(self, "distances", self.distances)
         cmats = np.concatenate([glcm(levels, n_levels, d) for d in distances])
         stats = haralick_from_glcm(cmats).reshape(len(distances), 4, 13)
@@ -255,40 +290,76 @@ def _lbp_offsets(points: int, radius: float) -> tuple[tuple[int, int, float, flo
     return tuple(out)
 
 
-def lbp_codes(image: np.ndarray, points: int, radius: float) -> np.ndarray:
+def lbp_codes(
+    image: np.ndarray,
+    points: int,
+    radius: float,
+    *,
+    box: tuple[int, int, int, int] | None = None,
+    padded: np.ndarray | None = None,
+) -> np.ndarray:
     """Raw LBP codes of a float32 image: bit p set when neighbour p >= centre.
 
     Neighbour p sits at angle ``2 pi p / points`` on a circle of ``radius`` pixels and
-    is bilinearly interpolated (as scikit-image's ``local_binary_pattern``) from four
+    is bilinearly interpolated (as scikit-image's ``local_binary_pattern``) from
     shifted views of a border-reflected copy, weighted with OpenCV's ``addWeighted``;
-    no per-pixel Python.
+    no per-pixel Python. The horizontal interpolation is shared by the neighbours
+    with the same column offset (p and its mirror image about the horizontal axis),
+    which halves the interpolation work without changing a single operation.
+
+    ``box = (row0, col0, row1, col1)`` restricts the codes to that part of the image
+    (the neighbours still come from the whole image); ``padded`` is the image
+    reflected by at least ``ceil(radius) + 1`` pixels on every side, when the caller
+    has it already (the same copy serves every radius).
     """
     h, w = image.shape
     pad = int(np.ceil(radius)) + 1
-    padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REFLECT)
+    if padded is None:
+        padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REFLECT)
+    else:
+        pad = (padded.shape[0] - h) // 2
+    r0, c0, r1, c1 = (0, 0, h, w) if box is None else box
+    bh, bw = r1 - r0, c1 - c0
+    offsets = _lbp_offsets(points, float(radius))
 
-    def view(y: int, x: int) -> np.ndarray:
-        return padded[pad + y : pad + y + h, pad + x : pad + x + w]
+    def view(y: int, x: int, rows: int = bh) -> np.ndarray:
+        top, left = pad + r0 + y, pad + c0 + x
+        return padded[top : top + rows, left : left + bw]
 
+    # One horizontal interpolation per (column offset, fraction), over every row that
+    # the neighbours sharing it need.
+    rows_needed: dict[tuple[int, float], list[int]] = {}
+    for y0, x0, fy, fx in offsets:
+        if fx != 0 or fy != 0:
+            rows_needed.setdefault((x0, fx), []).extend([y0, y0 + 1] if fy else [y0])
+    horizontal = {}
+    for (x0, fx), ys in rows_needed.items():
+        top, bottom = min(ys), max(ys)
+        rows = bottom - top + bh
+        left, right = view(top, x0, rows), view(top, x0 + 1, rows)
+        horizontal[x0, fx] = top, cv2.addWeighted(left, 1 - fx, right, fx, 0.0)
+    centre = image[r0:r1, c0:c1]
     dtype = np.uint8 if points <= 8 else np.uint16
-    code = np.zeros((h, w), dtype)
-    for p, (y0, x0, fy, fx) in enumerate(_lbp_offsets(points, float(radius))):
+    code = np.zeros((bh, bw), dtype)
+    # Horner's scheme from the last neighbour down: code = 2 code + bit.
+    for p in range(points - 1, -1, -1):
+        y0, x0, fy, fx = offsets[p]
         if fx == 0 and fy == 0:
             neighbour = view(y0, x0)
         else:
-            top = cv2.addWeighted(view(y0, x0), 1 - fx, view(y0, x0 + 1), fx, 0.0)
+            top, rows = horizontal[x0, fx]
+            upper = rows[y0 - top : y0 - top + bh]
             if fy == 0:
-                neighbour = top
+                neighbour = upper
             else:
-                bottom = cv2.addWeighted(
-                    view(y0 + 1, x0), 1 - fx, view(y0 + 1, x0 + 1), fx, 0.0
-                )
-                neighbour = cv2.addWeighted(top, 1 - fy, bottom, fy, 0.0)
-        ge = cv2.compare(neighbour, image, cv2.CMP_GE)  # 0 or 255
+                lower = rows[y0 + 1 - top : y0 + 1 - top + bh]
+                neighbour = cv2.addWeighted(upper, 1 - fy, lower, fy, 0.0)
+        ge = cv2.compare(neighbour, centre, cv2.CMP_GE)  # 0 or 255
+        np.add(code, code, out=code)
         if dtype is np.uint8:
-            cv2.bitwise_or(code, cv2.bitwise_and(ge, 1 << p), dst=code)
+            np.subtract(code, ge, out=code)  # - 255 ≡ + 1 (mod 256)
         else:
-            code |= (ge.astype(np.uint16) & np.uint16(1)) << np.uint16(p)
+            code |= ge & np.uint8(1)
     return code
 
 
@@ -334,13 +405,27 @@ class LBPFeatures(FeatureFamily):
         points = int(self.points)
         lut = _uniform_lut(points)
         image = ctx.filled
-        mask = ctx.geometry.mask_u8
-        area = max(ctx.geometry.area, 1)
+        g = ctx.geometry
+        radii = check_int_tuple(self, "radii", self.radii)
+        # Codes are needed on the object only: compute them on its bounding box, with
+        # neighbours from one reflected copy of the whole image shared by all radii.
+        box = g.bbox
+        r0, c0, r1, c1 = box
+        mask = g.mask_u8[r0:r1, c0:c1]
+        pad = max(radii) + 1
+        padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REFLECT)
+        area = max(g.area, 1)
         out = []
-        for radius in check_int_tuple(self, "radii", self.radii):
-            codes = lbp_codes(image, points, radius)
-            labels = cv2.LUT(codes, lut) if points <= 8 else lut[codes]
-            hist = cv2.calcHist([labels], [0], mask, [points + 2], [0, points + 2])
+        for radius in radii:
+            codes = lbp_codes(image, points, radius, box=box, padded=padded)
+            if points <= 8:  # count the 8-bit codes, then merge them into labels
+                counts = cv2.calcHist([codes], [0], mask, [256], [0, 256]).ravel()
+                counts = counts[: lut.size]
+                hist = np.bincount(lut, weights=counts, minlength=points + 2)
+                hist = hist.astype(np.float32)  # as calcHist's own counts
+            else:
+                labels = lut[codes]
+                hist = cv2.calcHist([labels], [0], mask, [points + 2], [0, points + 2])
             out.append(hist.ravel() / area)
         return np.concatenate(out)
 
@@ -399,10 +484,15 @@ class LawsFeatures(FeatureFamily):
         return [a + b for a, b in _LAWS_PAIRS]
 
     def compute(self, ctx) -> np.ndarray:
-        image = ctx.filled
         w = int(self.window)
+        # The energies are summed over the object, so filter only the band of rows
+        # that its responses need: the bounding box's rows plus the reach of the 5-row
+        # filters and of the local mean. OpenCV's filters give the same values on
+        # whole rows of an image as on the image itself.
+        band = ctx.geometry.rows(margin=w // 2 + 2)
+        image = ctx.filled[band]
         flat = image - cv2.blur(image, (w, w), borderType=cv2.BORDER_REFLECT)
-        mask = ctx.geometry.mask_u8
+        mask = ctx.geometry.mask_u8[band]
         needed = {(a, b) for pair in _LAWS_PAIRS for a, b in (pair, pair[::-1])}
         energy = {}
         # Separable: one horizontal pass per vector, shared by the vertical passes

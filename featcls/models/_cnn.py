@@ -31,6 +31,7 @@ from featcls.models._cnn_setup import (
     is_int,
     num_threads,
     resolve_device,
+    resolve_precision,
 )
 
 __all__ = ["ARCHITECTURES", "CNNClassifier"]
@@ -38,6 +39,15 @@ __all__ = ["ARCHITECTURES", "CNNClassifier"]
 #: Data sets up to this size are moved to the GPU once; larger ones per batch.
 _ON_DEVICE_BYTES = 2**31
 _PER_CLASS_EXPLAINED = 2
+
+
+def _dihedral_views(x):
+    """The 8 flips and 90° rotations of a square (N, C, S, S) batch."""
+    torch = import_torch()
+    for k in range(4):
+        turned = torch.rot90(x, k, dims=(2, 3)) if k else x
+        for view in (turned, torch.flip(turned, dims=(3,))):
+            yield view.contiguous(memory_format=torch.channels_last)
 
 
 class CNNClassifier(ClassifierMixin, BaseEstimator):
@@ -70,8 +80,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     blocks of 32, 64 and 128 channels). All end with dropout and a linear layer.
 
     **Training.** AdamW with a per-step cosine learning-rate decay (to 1 % of
-    ``lr``), cross-entropy with optional class weights and label smoothing, bf16
-    autocast on CUDA (float32 on the CPU), ``channels_last`` memory format. Batch
+    ``lr``), cross-entropy with optional class weights and label smoothing, bfloat16
+    autocast where the device computes it natively (``precision``),
+    ``channels_last`` memory format. Batch
     norm statistics used for evaluation are the average over the last epoch's
     batches (reset every epoch), accurate even after one short epoch. With
     ``augment``, every training batch is augmented on the device, each image with
@@ -111,15 +122,38 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     class_weight : {"balanced"} or None, default="balanced"
         ``"balanced"`` weights the loss of class ``c`` by ``n / (k * n_c)`` over the
         training part.
-    augment : bool, default=True
+    augment : bool or dict, default=True
+        True: the augmentation described above; False: none; a dict: keyword
+        arguments of :func:`random_augment` that change it, e.g.
+        ``{"crop_scale": (1, 1), "brightness": 0, "contrast": 0, "noise": 0}``
+        for flips and 90° rotations only (what suits images whose brightness
+        carries the label, like electroluminescence images of solar cells).
     early_stopping : bool, default=True
     patience : int, default=5
         Epochs without improvement of the validation macro-F1 before stopping.
     validation_fraction : float, default=0.15
         Share of the training data held out for early stopping (at least one image
         per class), in ``(0, 1)``.
+    ema_decay : float, default=0.99
+        Decay of an exponential moving average of the weights and batch-norm
+        statistics, updated after every step (with the usual warm-up,
+        ``min(ema_decay, (1 + t) / (10 + t))`` at step ``t``); validation, the
+        choice of the best epoch and prediction use the averaged network, which
+        is much less noisy from epoch to epoch than the last step's. 0 turns it
+        off, in ``[0, 1)``.
+    tta : bool, default=True
+        Test-time augmentation: when ``augment`` includes the flips and
+        rotations (so the network was trained on these symmetries), ``predict``
+        and ``predict_proba`` average the class probabilities over the 8 flips
+        and 90° rotations of each image (8 forward passes; the validation scores
+        of early stopping and the embeddings use the image as it is).
     device : {"auto", "cpu", "cuda", "cuda:<index>"}, default="auto"
         ``"auto"`` uses CUDA when available. Asking for CUDA without it is an error.
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        Compute precision of the forward pass (``torch.autocast``; weights,
+        optimiser and loss stay float32). ``"auto"``: bfloat16 where the device
+        has native bfloat16 arithmetic (CUDA GPUs from Ampere on, CPUs with
+        AVX512-BF16 or AMX), float32 elsewhere.
     n_threads : int or None, default=None
         Torch threads (``torch.set_num_threads``) and decoding threads inside
         ``fit`` and ``predict``; None leaves torch's setting alone.
@@ -150,7 +184,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         ``gradcam`` (for up to two validation images per class: 64-pixel PNG data
         URIs of the vanilla-gradient saliency and Grad-CAM overlays, the input
         image, true and predicted labels and ``index``, the row label in ``X``),
-        ``best_epoch``, ``n_epochs``, ``device``, ``architecture`` and
+        ``best_epoch``, ``n_epochs``, ``device``, ``precision``, ``architecture`` and
         ``train_images_per_s``.
 
     Examples
@@ -179,11 +213,14 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         dropout: float = 0.2,
         label_smoothing: float = 0.0,
         class_weight: str | None = "balanced",
-        augment: bool = True,
+        augment: bool | dict = True,
         early_stopping: bool = True,
         patience: int = 5,
         validation_fraction: float = 0.15,
+        ema_decay: float = 0.99,
+        tta: bool = True,
         device: str = "auto",
+        precision: str = "auto",
         n_threads: int | None = None,
         random_state: int | None = 0,
         verbose: int = 0,
@@ -201,7 +238,10 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.early_stopping = early_stopping
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.ema_decay = ema_decay
+        self.tta = tta
         self.device = device
+        self.precision = precision
         self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
@@ -359,7 +399,35 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         run.criterion = torch.nn.CrossEntropyLoss(
             weight=weight, label_smoothing=float(self.label_smoothing)
         )
+        if self.ema_decay > 0:
+            state = self.module_.state_dict()
+            run.live = [t for t in state.values() if t.is_floating_point()]
+            run.average = [t.detach().clone() for t in run.live]
         return run
+
+    def _update_average(self, run: FitRun) -> None:
+        """One step of the exponential moving average of the weights."""
+        if run.average is None:
+            return
+        torch = import_torch()
+        run.steps += 1
+        decay = min(float(self.ema_decay), (1.0 + run.steps) / (10.0 + run.steps))
+        torch._foreach_lerp_(run.average, run.live, 1.0 - decay)
+
+    @contextlib.contextmanager
+    def _averaged(self, run: FitRun):
+        """Inside the block, the module holds the averaged weights (if any)."""
+        if run.average is None:
+            yield
+            return
+        torch = import_torch()
+        with torch.no_grad():
+            saved = [t.clone() for t in run.live]
+            torch._foreach_copy_(run.live, run.average)
+            try:
+                yield
+            finally:
+                torch._foreach_copy_(run.live, saved)
 
     def _fit_loop(self, run: FitRun) -> None:
         """Epochs until ``max_epochs`` or early stopping; restore the best weights."""
@@ -370,15 +438,18 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         for epoch in range(1, self.max_epochs + 1):
             start = time.perf_counter()
             row = {"epoch": epoch, "train_loss": self._run_epoch(run)}
-            if run.val_idx is not None:
-                row.update(self._validation_scores(run))
-            self.history_.append(row)
-            self._on_epoch_end(run, row, time.perf_counter() - start)
+            with self._averaged(run):
+                if run.val_idx is not None:
+                    row.update(self._validation_scores(run))
+                self.history_.append(row)
+                self._on_epoch_end(run, row, time.perf_counter() - start)
             if run.stop:
                 break
         self.n_epochs_ = len(self.history_)
-        if run.best_state is not None:
-            self.module_.load_state_dict(run.best_state)
+        if run.best_state is None:  # no validation: the last (averaged) weights
+            with self._averaged(run):
+                run.best_state = self._state_copy()
+        self.module_.load_state_dict(run.best_state)
         set_dropout_generator(self.module_, None)
         self.module_.eval()
 
@@ -407,14 +478,17 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         torch = import_torch()
         x = images.to(mean.device, non_blocking=True).float().div_(255.0)
         if generator is not None:
-            x = random_augment(x, generator=generator)
+            x = random_augment(x, generator=generator, **self._augment_options())
         x = x.sub_(mean).div_(std)
         return x.contiguous(memory_format=torch.channels_last)
 
+    def _augment_options(self) -> dict:
+        return dict(self.augment) if isinstance(self.augment, dict) else {}
+
     def _autocast(self, device):
         torch = import_torch()
-        if device.type == "cuda":
-            return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+        if resolve_precision(self, device) == "bfloat16":
+            return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
     def _train_step(self, run: FitRun, idx: np.ndarray):
@@ -425,7 +499,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             run.images[index.to(run.images.device)],
             run.mean,
             run.std,
-            run.augment_generator if self.augment else None,
+            run.augment_generator if self.augment is not False else None,
         )
         target = run.y[index.to(run.device)]
         extra = None if run.extra is None else run.extra[index.to(run.device)]
@@ -436,6 +510,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         loss.backward()
         run.optimizer.step()
         run.scheduler.step()
+        self._update_average(run)
         return loss.detach()
 
     def _validation_scores(self, run: FitRun) -> dict:
@@ -456,15 +531,16 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         )
         return {"val_loss": float(loss), "val_f1": float(f1)}
 
+    def _state_copy(self) -> dict:
+        return {k: v.detach().clone() for k, v in self.module_.state_dict().items()}
+
     def _on_epoch_end(self, run: FitRun, row: dict, seconds: float) -> None:
         """Keep the best weights; set ``run.stop`` after ``patience`` bad epochs."""
         if "val_f1" in row:
             key = (row["val_f1"], -row["val_loss"])
             if run.best_state is None or key > run.best_key:
                 run.best_key, run.since_best = key, 0
-                run.best_state = {
-                    k: v.detach().clone() for k, v in self.module_.state_dict().items()
-                }
+                run.best_state = self._state_copy()
                 self.best_epoch_ = row["epoch"]
             else:
                 run.since_best += 1
@@ -485,8 +561,14 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             print("  ".join(parts), file=sys.stderr, flush=True)
 
     # -- inference -----------------------------------------------------------------
-    def _forward(self, images, extra, device, mean, std, *, what: str = "logits"):
-        """Logits (or embeddings) of a uint8 image tensor, in batches, on the CPU."""
+    def _forward(
+        self, images, extra, device, mean, std, *, what: str = "logits", tta=False
+    ):
+        """Logits (or embeddings) of a uint8 image tensor, in batches, on the CPU.
+
+        With ``tta``, the logits are the log of the class probabilities averaged
+        over the 8 flips and 90° rotations of each image.
+        """
         torch = import_torch()
         net = self.module_
         net.eval()
@@ -497,13 +579,15 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 x = self._inputs(images[start : start + step], mean, std)
                 if what == "embedding":
                     out.append(net.embed(x).float().cpu())
-                else:
-                    e = (
-                        None
-                        if extra is None
-                        else extra[start : start + step].to(device)
-                    )
+                    continue
+                e = None if extra is None else extra[start : start + step].to(device)
+                if not tta:
                     out.append(net(x, e).float().cpu())
+                    continue
+                probs = 0.0
+                for view in _dihedral_views(x):
+                    probs = probs + torch.softmax(net(view, e).float(), dim=1)
+                out.append(torch.log(probs / 8.0).cpu())
         return torch.cat(out)
 
     def _predict_output(self, X, what: str = "logits"):
@@ -525,7 +609,16 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 None if extra is None else torch.as_tensor(extra, dtype=torch.float32)
             )
             return self._forward(
-                torch.from_numpy(images), extra, device, mean, std, what=what
+                torch.from_numpy(images),
+                extra,
+                device,
+                mean,
+                std,
+                what=what,
+                tta=self.tta
+                and self._augment_options().get("dihedral", True)
+                and self.augment is not False
+                and what == "logits",
             )
 
     def predict_proba(self, X) -> np.ndarray:
@@ -555,6 +648,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             "best_epoch": int(self.best_epoch_),
             "n_epochs": int(self.n_epochs_),
             "device": str(run.device),
+            "precision": resolve_precision(self, run.device),
             "architecture": self.architecture,
             "train_images_per_s": round(run.seen / max(run.train_time, 1e-9), 1),
         }

@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # torch is optional: imported when the function runs
     import torch
 
-__all__ = ["random_augment"]
+__all__ = ["AUGMENT_OPTIONS", "random_augment"]
+
+#: Keyword options of :func:`random_augment` (what ``CNNClassifier(augment=dict)``
+#: may set).
+AUGMENT_OPTIONS = (
+    "dihedral",
+    "crop_scale",
+    "aspect_ratio",
+    "brightness",
+    "contrast",
+    "noise",
+)
 
 
 def random_augment(

@@ -21,11 +21,14 @@ __all__ = [
     "is_int",
     "num_threads",
     "resolve_device",
+    "resolve_precision",
 ]
 
 #: Network architectures of :class:`~featcls.models.CNNClassifier`.
 ARCHITECTURES = ("lipnet", "simple", "resnet")
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
+#: Values of the ``precision`` parameter.
+PRECISIONS = ("auto", "float32", "bfloat16")
 
 
 def import_torch():
@@ -71,6 +74,7 @@ def check_params(est: Any) -> None:
         "dropout": (0.0, 1.0, True),
         "label_smoothing": (0.0, 1.0, True),
         "validation_fraction": (0.0, 1.0, False),
+        "ema_decay": (0.0, 1.0, True),
     }
     for name, (low, high, closed) in ranges.items():
         value = getattr(est, name)
@@ -83,11 +87,25 @@ def check_params(est: Any) -> None:
             raise _invalid(est, name, expected)
     if est.class_weight not in ("balanced", None):
         raise _invalid(est, "class_weight", "'balanced' or None")
-    for name in ("augment", "early_stopping"):
+    if isinstance(est.augment, dict):
+        from featcls.models._cnn_augment import AUGMENT_OPTIONS
+
+        unknown = sorted(set(est.augment) - set(AUGMENT_OPTIONS))
+        if unknown:
+            raise _invalid(
+                est,
+                "augment",
+                f"a bool or a dict of {list(AUGMENT_OPTIONS)} (unknown: {unknown})",
+            )
+    elif not isinstance(est.augment, (bool, np.bool_)):
+        raise _invalid(est, "augment", "a bool or a dict of random_augment options")
+    for name in ("early_stopping", "tta"):
         if not isinstance(getattr(est, name), (bool, np.bool_)):
             raise _invalid(est, name, "a bool")
     if not (isinstance(est.device, str) and _DEVICE.fullmatch(est.device)):
         raise _invalid(est, "device", "'auto', 'cpu', 'cuda' or 'cuda:<index>'")
+    if est.precision not in PRECISIONS:
+        raise _invalid(est, "precision", "one of " + ", ".join(map(repr, PRECISIONS)))
     if est.n_threads is not None and not (is_int(est.n_threads) and est.n_threads > 0):
         raise _invalid(est, "n_threads", "None or an int >= 1")
     seed = est.random_state
@@ -110,6 +128,30 @@ def resolve_device(est: Any):
             "or 'cpu'."
         )
     return device
+
+
+def native_bfloat16(device) -> bool:
+    """Whether ``device`` computes in bfloat16 natively (fast, not emulated)."""
+    torch = import_torch()
+    if device.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported(including_emulation=False))
+    if device.type == "cpu":
+        cpu = torch.cpu
+        checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+        return any(getattr(cpu, name, lambda: False)() for name in checks)
+    return False
+
+
+def resolve_precision(est: Any, device) -> str:
+    """``"bfloat16"`` or ``"float32"``: the compute precision of ``est`` on ``device``.
+
+    ``"auto"`` picks bfloat16 mixed precision where the device has native bfloat16
+    arithmetic (CUDA GPUs from Ampere on, CPUs with AVX512-BF16 or AMX) and float32
+    elsewhere. Asking for bfloat16 where it would be emulated is allowed (slow).
+    """
+    if est.precision == "auto":
+        return "bfloat16" if native_bfloat16(device) else "float32"
+    return est.precision
 
 
 @contextlib.contextmanager
@@ -167,6 +209,9 @@ class FitRun:
     criterion: Any = None
     shuffle_generator: Any = None  # CPU torch.Generator
     augment_generator: Any = None  # torch.Generator on the device
+    average: list | None = None  # EMA of the floating-point state tensors
+    live: list | None = None  # the module's own tensors, in the same order
+    steps: int = 0
     best_state: dict | None = None
     best_key: tuple = (-math.inf, -math.inf)
     since_best: int = 0

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from featcls.evaluation import ComparisonResult
+from featcls.report._analyses import analyses_section
 from featcls.report._explain import (
     extras_section,
     importances_section,
@@ -36,12 +37,17 @@ __all__ = ["SECTIONS", "Section", "build_context"]
 
 
 class Section(NamedTuple):
-    """One widget of the report: anchor id, heading, template and data builder."""
+    """One widget of the report: anchor id, heading, template and data builder.
+
+    A builder that returns None has nothing to show: the section, its heading and
+    its link are left out of the page (the additional analyses of a result without
+    supplementary tables).
+    """
 
     id: str
     title: str
     template: str
-    build: Callable[[Facts], dict]
+    build: Callable[[Facts], dict | None]
 
 
 #: The report's widgets, in page order.
@@ -49,6 +55,7 @@ SECTIONS = (
     Section("leaderboard", "Leaderboard", "leaderboard.html", leaderboard_section),
     Section("fold-scores", "Per-fold scores", "fold_scores.html", fold_scores_section),
     Section("pairwise", "Pairwise tests", "pairwise.html", pairwise_section),
+    Section("analyses", "Additional analyses", "analyses.html", analyses_section),
     Section("dataset", "Dataset", "dataset.html", dataset_section),
     Section("skipped", "Skipped files", "skipped.html", skipped_section),
     Section("confusion", "Confusion matrices", "confusion.html", confusion_section),
@@ -76,7 +83,7 @@ def build_context(result: ComparisonResult) -> dict:
 
     A section whose data cannot be built (an unexpected shape in a hand-edited
     results file) is rendered as a short failure note, with a warning, instead of
-    losing the whole report.
+    losing the whole report. A section whose builder returns None is left out.
     """
     facts = gather(result)
     sections = []
@@ -92,6 +99,8 @@ def build_context(result: ComparisonResult) -> dict:
                 RuntimeWarning,
                 stacklevel=2,
             )
+        if data is None and failure is None:
+            continue  # nothing to show: no heading, no link
         sections.append(
             {
                 "id": section.id,

@@ -10,6 +10,7 @@ from typing import Any
 __all__ = [
     "FILTERS",
     "fmt_basename",
+    "fmt_cell",
     "fmt_count",
     "fmt_p",
     "fmt_percent",
@@ -102,6 +103,27 @@ def fmt_value(value: Any) -> str:
     return str(value)
 
 
+def fmt_cell(value: Any) -> str:
+    """A cell of a supplementary table: floats to 3 decimals, ``—`` if missing.
+
+    Integers are shown whole, very small or very large floats in scientific
+    notation (``1.23e-05``), booleans as yes/no and anything else as its text.
+    """
+    if value is None:
+        return MISSING
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return MISSING
+        if value != 0 and not 1e-3 <= abs(value) < 1e6:
+            return f"{value:.3g}"
+        return f"{value:.3f}"
+    return str(value)
+
+
 def fmt_basename(value: Any) -> str:
     """The last part of a path (``data/a/x.png`` → ``x.png``), for short captions."""
     text = str(value)
@@ -129,4 +151,5 @@ FILTERS = {
     "count": fmt_count,
     "value": fmt_value,
     "basename": fmt_basename,
+    "cell": fmt_cell,
 }

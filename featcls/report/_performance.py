@@ -144,6 +144,7 @@ def fold_scores_section(facts: Facts) -> dict:
         "figure": figure,
         "models": facts.order,
         "rows": table,
+        "n_folds": len(keys),
         "metric_label": METRIC_LABEL,
     }
 
@@ -177,6 +178,7 @@ def pairwise_section(facts: Facts) -> dict:
         "models": facts.order,
         "matrix": matrix,
         "pairs": listing,
+        "tested": any(p["n"] >= 2 for p in listing),
         "metric_label": METRIC_LABEL,
     }
 

@@ -40,12 +40,14 @@ def _check(result: object) -> ComparisonResult:
 def render_report(result: ComparisonResult, path: str | Path | None = None) -> str:
     """Render a comparison as one self-contained HTML page.
 
-    The page holds the leaderboard, per-fold scores, paired tests, confusion
-    matrices, per-class metrics, ROC/PR curves, importances, the dataset summary,
-    the most confident errors, model extras, timings, errors, the environment and
-    the command that reproduces the run. CSS is inline and figures are embedded
-    PNGs, so it opens offline and references no outside resource. Every user-given
-    string (class, file and model names, tracebacks, the command) is escaped.
+    The page holds the leaderboard, per-fold scores, paired tests, the
+    supplementary tables of ``result.tables`` (if any), confusion matrices,
+    per-class metrics, ROC/PR curves, importances, the dataset summary, the most
+    confident errors, model extras, timings, errors, the environment and the
+    command that reproduces the run. CSS is inline and figures are embedded PNGs,
+    so it opens offline and references no outside resource. Every user-given
+    string (class, file and model names, table cells, tracebacks, the command) is
+    escaped.
 
     Parameters
     ----------

@@ -39,6 +39,16 @@ def test_ring_is_filled_and_small_blobs_dropped():
     np.testing.assert_array_equal(mask, r < 22)
 
 
+def test_the_larger_of_two_objects_is_kept(rng):
+    image = np.zeros((80, 80), np.float32)
+    image[10:30, 10:30] = 1.0  # 400 px
+    image[40:75, 40:75] = 1.0  # 1225 px
+    image += rng.random(image.shape).astype(np.float32) * 0.05
+    mask = auto_mask(image)
+    assert abs(int(mask.sum()) - 35 * 35) < 40
+    assert not mask[20, 20] and mask[57, 57]
+
+
 def test_constant_image_gives_all_true():
     assert auto_mask(np.full((10, 12), 7, dtype=np.uint8)).all()
 

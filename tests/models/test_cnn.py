@@ -307,7 +307,11 @@ def test_fusion_with_feature_extractor_saves_and_loads(tmp_path, data):
         ({"dropout": 1.0}, r"'dropout' parameter .* must be a number in \[0, 1\)"),
         ({"validation_fraction": 0.0}, r"'validation_fraction' .* in \(0, 1\)"),
         ({"class_weight": "auto"}, "'class_weight' .* must be 'balanced' or None"),
-        ({"augment": "yes"}, "'augment' parameter .* must be a bool"),
+        ({"augment": "yes"}, "'augment' parameter .* must be a bool or a dict"),
+        ({"augment": {"flip": True}}, r"'augment' .* \(unknown: \['flip'\]\)"),
+        ({"precision": "fp16"}, "'precision' .* one of 'auto', 'float32', 'bfloat16'"),
+        ({"ema_decay": 1.0}, r"'ema_decay' parameter .* a number in \[0, 1\)"),
+        ({"tta": 1}, "'tta' parameter .* must be a bool"),
         ({"device": "gpu"}, "'device' parameter .* must be 'auto', 'cpu', 'cuda'"),
         ({"random_state": -1}, "'random_state' .* must be None or an int >= 0"),
     ],
@@ -380,3 +384,110 @@ def test_n_threads_is_restored_after_fit(data):
     before = torch.get_num_threads()
     CNNClassifier(max_epochs=1, input_size=SIZE, n_threads=1).fit(X[:16], y[:16])
     assert torch.get_num_threads() == before
+
+
+# -- precision, weight averaging, test-time augmentation ----------------------------
+def test_precision_auto_follows_native_bfloat16_support(monkeypatch, data):
+    from featcls.models import _cnn_setup
+
+    X, y = data
+    for native, expected in ((True, "bfloat16"), (False, "float32")):
+        monkeypatch.setattr(_cnn_setup, "native_bfloat16", lambda device, n=native: n)
+        clf = CNNClassifier(max_epochs=1, early_stopping=False, **FAST).fit(X, y)
+        assert clf.featcls_report_["precision"] == expected
+    forced = CNNClassifier(precision="float32", max_epochs=1, **FAST).fit(X, y)
+    assert forced.featcls_report_["precision"] == "float32"
+
+
+def test_bfloat16_training_learns_and_is_deterministic(data):
+    X, y = data
+    params = {"precision": "bfloat16", "max_epochs": 6, "early_stopping": False}
+    a = CNNClassifier(**params, **FAST).fit(X, y)
+    b = CNNClassifier(**params, **FAST).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    assert (a.predict(X) == y).mean() > 0.8
+
+
+def test_weight_average_follows_the_warm_up_formula_and_swaps_back():
+    from featcls.models._cnn_setup import FitRun
+
+    clf = CNNClassifier(ema_decay=0.9)
+    live = [torch.zeros(3), torch.ones(2)]
+    run = FitRun(None, None, None, np.arange(2), None, torch.device("cpu"), 0, 1)
+    run.live, run.average = live, [t.clone() for t in live]
+    expected = [t.clone() for t in live]
+    for step in range(1, 40):
+        for t in live:
+            t += 1.0
+        decay = min(0.9, (1 + step) / (10 + step))
+        pairs = zip(expected, live, strict=True)
+        expected = [e + (1 - decay) * (t - e) for e, t in pairs]
+        clf._update_average(run)
+    for avg, exp in zip(run.average, expected, strict=True):
+        torch.testing.assert_close(avg, exp)
+    before = [t.clone() for t in live]
+    with clf._averaged(run):
+        for t, avg in zip(live, run.average, strict=True):
+            torch.testing.assert_close(t, avg)
+    for t, b in zip(live, before, strict=True):
+        torch.testing.assert_close(t, b)
+
+
+def test_weight_averaging_changes_the_kept_weights(data):
+    X, y = data
+    params = {"max_epochs": 2, "early_stopping": False, "precision": "float32"}
+    plain = CNNClassifier(ema_decay=0.0, **params, **FAST).fit(X, y)
+    averaged = CNNClassifier(ema_decay=0.9, **params, **FAST).fit(X, y)
+    assert not np.allclose(plain.predict_proba(X), averaged.predict_proba(X))
+
+
+def test_tta_averages_the_probabilities_of_the_eight_symmetries(data):
+    X, y = data
+    clf = CNNClassifier(
+        max_epochs=2, early_stopping=False, precision="float32", **FAST
+    ).fit(X, y)
+    views = [np.rot90(X, k, axes=(1, 2)) for k in range(4)]
+    views += [v[:, :, ::-1] for v in views]
+    clf.set_params(tta=False)
+    expected = np.mean([clf.predict_proba(np.ascontiguousarray(v)) for v in views], 0)
+    clf.set_params(tta=True)
+    np.testing.assert_allclose(clf.predict_proba(X), expected, atol=1e-5)
+    # Without the symmetries in training, predictions use the image as it is.
+    clf.set_params(augment={"dihedral": False}, tta=True)
+    with_tta = clf.predict_proba(X)
+    clf.set_params(tta=False)
+    np.testing.assert_array_equal(with_tta, clf.predict_proba(X))
+
+
+def test_augment_options_are_the_keyword_options_of_random_augment():
+    import inspect
+
+    from featcls.models._cnn_augment import AUGMENT_OPTIONS
+
+    params = inspect.signature(random_augment).parameters
+    assert set(params) - {"images", "generator"} == set(AUGMENT_OPTIONS)
+
+
+def test_augment_dict_restricts_the_augmentation(data, monkeypatch):
+    from featcls.models import _cnn_augment
+
+    seen = []
+    original = _cnn_augment.random_augment
+
+    def spy(images, **kwargs):
+        seen.append(kwargs)
+        return original(images, **kwargs)
+
+    monkeypatch.setattr(_cnn_augment, "random_augment", spy)
+    X, y = data
+    options = {"crop_scale": (1.0, 1.0), "brightness": 0, "contrast": 0, "noise": 0}
+    CNNClassifier(augment=options, max_epochs=1, **FAST).fit(X, y)
+    assert seen and all(
+        {k: v for k, v in kw.items() if k != "generator"} == options for kw in seen
+    )
+
+
+def test_fusion_declares_every_cnn_parameter_with_the_same_default():
+    cnn = CNNClassifier().get_params()
+    fusion = FusionClassifier().get_params()
+    assert {k: fusion.get(k, "missing") for k in cnn} == cnn

@@ -7,17 +7,24 @@ import io
 from html.parser import HTMLParser
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
 from featcls import load_builtin
 from featcls.evaluation import ComparisonResult, FoldRecord, compare
-from featcls.report import render_report
+from featcls.report import SECTIONS, render_report
 
 SCRIPT = "<script>alert(1)</script>"
 QUOTES = "a&b\"c'"
 HOSTILE_MODEL = "<b>cnn</b>"
 HOSTILE_COMMAND = f"featcls compare --classes '{SCRIPT}' && echo {QUOTES}"
+
+
+def section_titles(result: ComparisonResult) -> list[str]:
+    """The h2 headings a report of ``result`` has: every section, but "Additional
+    analyses" only when the result carries supplementary tables."""
+    return [s.title for s in SECTIONS if s.id != "analyses" or result.tables]
 
 
 def png_uri(value: int = 128, size: int = 8) -> str:
@@ -225,6 +232,13 @@ def make_hostile_result() -> ComparisonResult:
             ],
             "meta": {"source": SCRIPT},
         }
+    )
+    result.add_table(
+        f"Ablation {SCRIPT}",
+        pd.DataFrame(
+            {SCRIPT: ["shape", QUOTES], "f1_macro": [0.8, float("nan")]}
+        ).set_index(SCRIPT),
+        note=f"dropped one family {SCRIPT}",
     )
     result.dataset["thumbnails"]["1"] = "javascript:alert(1)"
     result.dataset["thumbnails"]["2"] = "http://evil.example/x.png"

@@ -9,15 +9,15 @@ import pandas as pd
 import pytest
 
 from featcls.evaluation import ComparisonResult
-from featcls.report import SECTIONS, render_report, write_outputs
-from tests.report.conftest import Page, make_result
+from featcls.report import render_report, write_outputs
+from tests.report.conftest import Page, make_result, section_titles
 
 
-def _check_page(html: str) -> Page:
+def _check_page(html: str, result: ComparisonResult) -> Page:
     """What every report must satisfy, whatever the result."""
     page = Page(html)
     assert html.startswith("<!DOCTYPE html>")
-    assert page.h2 == [s.title for s in SECTIONS]
+    assert page.h2 == section_titles(result)
     assert "could not be rendered" not in html
     assert [t for t, _ in page.tags].count("table") >= 1
     assert ("table", {"id": "leaderboard"}) in page.tags
@@ -28,7 +28,7 @@ def test_real_result_renders_every_section(real_result, tmp_path):
     path = tmp_path / "nested" / "folder" / "report.html"
     html = render_report(real_result, path)
     assert path.read_text(encoding="utf-8") == html
-    page = _check_page(html)
+    page = _check_page(html, real_result)
     board = real_result.leaderboard()
     assert [row[1] for row in page.leaderboard] == list(board.index)
     best = board.index[0]
@@ -81,15 +81,15 @@ def test_write_outputs_round_trip(real_result, tmp_path):
 def test_single_binary_model(binary_result):
     assert len(binary_result.classes) == 2
     html = render_report(binary_result)
-    page = _check_page(html)
+    page = _check_page(html, binary_result)
     assert len(page.leaderboard) == 1
     assert "there are no pairs to test" in html
     assert "No command was recorded" in html
 
 
-def test_failed_fold_is_reported(hostile_html):
+def test_failed_fold_is_reported(hostile_result, hostile_html):
     html = hostile_html
-    page = _check_page(html)
+    page = _check_page(html, hostile_result)
     rows = {row[1]: row for row in page.leaderboard}
     assert rows["<b>cnn</b>"][-2] == "1 / 3"
     assert rows["broken"][-2] == "3 / 3"
@@ -125,6 +125,7 @@ def _drop(result: ComparisonResult, **changes) -> ComparisonResult:
         "repeats",
         "many_classes",
         "one_fold_class",
+        "one_split",
     ],
 )
 def test_robust_to_missing_material(variant):
@@ -149,12 +150,14 @@ def test_robust_to_missing_material(variant):
         )
     elif variant == "repeats":
         result = make_result(repeats=2, cv=2)
+    elif variant == "one_split":  # e.g. compare(cv=StratifiedShuffleSplit(1, ...))
+        result = make_result(cv=1, settings={"cv": "1 given split", "repeats": 1})
     elif variant == "many_classes":
         result = make_result(classes=[f"class {i:02d}" for i in range(24)], n=96)
     else:  # a class that is never in a test fold of a partial result
         result = make_result(models={"a": {"fail": {(0, 0), (0, 1)}}})
     html = render_report(result)
-    page = _check_page(html)
+    page = _check_page(html, result)
     assert len(page.leaderboard) == len(result.models)
     if variant == "all_failed":
         assert "No model produced predictions" in html
@@ -162,6 +165,10 @@ def test_robust_to_missing_material(variant):
         assert "No thumbnails were stored" in html
     if variant == "no_importances":
         assert "No feature importances were stored" in html
+    if variant == "one_split":
+        assert "on a single test split" in html and "outer splits: 1 given" in html
+        assert "Neither test can be computed here" in html
+        assert all(" ± " not in row[2] for row in page.leaderboard)
 
 
 def test_numbers_are_formatted():

@@ -1,0 +1,133 @@
+"""SVMClassifier (precomputed BLAS kernel) against plain RBF SVC + calibration."""
+
+import pickle
+import sys
+
+import numpy as np
+import pytest
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.model_selection import StratifiedKFold
+from sklearn.svm import SVC
+
+from featcls.models import SVMClassifier, load_model, make_model, save_model
+
+
+def _reference(X, y, *, C=3.0, gamma="scale", class_weight="balanced", folds=3):
+    """The textbook estimator: libsvm's own RBF kernel, Platt on 3-fold CV scores."""
+    svc = SVC(
+        C=C,
+        gamma=gamma,
+        class_weight=class_weight,
+        decision_function_shape="ovr",
+        random_state=0,
+    )
+    cv = StratifiedKFold(folds, shuffle=True, random_state=0)
+    return CalibratedClassifierCV(svc, method="sigmoid", cv=cv, ensemble=False).fit(
+        X, y
+    )
+
+
+def _problem(n_classes, seed=0, n=90, p=12):
+    rng = np.random.default_rng(seed)
+    labels = np.array(["cracked", "dark", "fine", "spotted"])[:n_classes]
+    codes = rng.integers(0, n_classes, n)
+    X = rng.normal(size=(n, p)) + 0.5 * codes[:, None] * rng.normal(size=p)
+    X_test = rng.normal(size=(40, p)) * 1.3
+    return X, labels[codes], X_test
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+@pytest.mark.parametrize("gamma", ["scale", "auto", 0.05])
+@pytest.mark.parametrize("class_weight", ["balanced", None])
+def test_equals_rbf_svc_with_calibrated_classifier_cv(n_classes, gamma, class_weight):
+    X, y, X_test = _problem(n_classes)
+    ref = _reference(X, y, gamma=gamma, class_weight=class_weight)
+    svc = ref.calibrated_classifiers_[0].estimator
+    model = SVMClassifier(gamma=gamma, class_weight=class_weight).fit(X, y)
+
+    np.testing.assert_array_equal(model.classes_, ref.classes_)
+    np.testing.assert_array_equal(model.svc_.support_, svc.support_)
+    np.testing.assert_array_equal(model.support_vectors_, svc.support_vectors_)
+    assert model.gamma_ == svc._gamma
+    for data in (X, X_test):
+        decision = model.decision_function(data)
+        assert decision.shape == ((len(data),) if n_classes == 2 else (len(data), 4))
+        np.testing.assert_allclose(
+            decision, svc.decision_function(data), rtol=1e-6, atol=1e-9
+        )
+        np.testing.assert_array_equal(model.predict(data), svc.predict(data))
+        np.testing.assert_allclose(
+            model.predict_proba(data), ref.predict_proba(data), rtol=1e-6, atol=1e-9
+        )
+
+
+def test_gamma_scale_is_resolved_on_the_training_rows_as_svc_does():
+    X, y, _ = _problem(2, p=7)
+    X *= 3.0
+    model = SVMClassifier().fit(X, y)
+    assert model.gamma_ == 1.0 / (7 * X.var())
+    assert SVMClassifier(gamma="auto").fit(X, y).gamma_ == 1.0 / 7
+    assert SVMClassifier(gamma=0.25).fit(X, y).gamma_ == 0.25
+
+
+def test_rare_classes_shrink_the_folds_or_fall_back_to_softmax():
+    X, y, X_test = _problem(2)
+    y = y.astype(object)
+    y[:2] = "tiny"  # 2 members: 2 calibration folds
+    model = SVMClassifier().fit(X, y)
+    ref = _reference(X, y, folds=2)
+    np.testing.assert_allclose(
+        model.predict_proba(X_test), ref.predict_proba(X_test), rtol=1e-6, atol=1e-9
+    )
+
+    y[1] = y[2]  # 1 member: no calibration, softmax of the decision values
+    model = SVMClassifier().fit(X, y)
+    assert model.calibrated_ is None
+    svc = SVC(C=3.0, class_weight="balanced").fit(X, y)
+    scores = svc.decision_function(X_test)
+    np.testing.assert_allclose(model.decision_function(X_test), scores, rtol=1e-6)
+    expected = np.exp(scores - scores.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(model.predict_proba(X_test), expected, rtol=1e-6)
+    np.testing.assert_array_equal(model.predict(X_test), svc.predict(X_test))
+
+
+def test_prediction_in_blocks_equals_prediction_at_once(monkeypatch):
+    X, y, X_test = _problem(4)
+    model = SVMClassifier().fit(X, y)
+    at_once = model.predict_proba(X_test), model.predict(X_test)
+    # A block of 7 rows of kernel values against the 90 training rows.
+    monkeypatch.setattr(sys.modules[SVMClassifier.__module__], "_BLOCK_BYTES", 8 * 630)
+    np.testing.assert_array_equal(model.predict_proba(X_test), at_once[0])
+    np.testing.assert_array_equal(model.predict(X_test), at_once[1])
+
+
+def test_pickle_and_skops_round_trips(tmp_path):
+    X, y, X_test = _problem(4)
+    model = SVMClassifier().fit(X, y)
+    loaded = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(
+        loaded.predict_proba(X_test), model.predict_proba(X_test)
+    )
+
+    pipeline = make_model("svm").fit(X, y)
+    loaded, _ = load_model(save_model(pipeline, tmp_path / "svm.skops"))
+    np.testing.assert_array_equal(
+        loaded.predict_proba(X_test), pipeline.predict_proba(X_test)
+    )
+
+
+@pytest.mark.parametrize("gamma", ["median", -1.0, True, None])
+def test_invalid_gamma_has_a_clear_error(gamma):
+    X, y, _ = _problem(2)
+    with pytest.raises(ValueError, match="'gamma' parameter of SVMClassifier must be"):
+        SVMClassifier(gamma=gamma).fit(X, y)
+
+
+def test_errors_name_the_problem():
+    X, y, _ = _problem(2)
+    with pytest.raises(ValueError, match="needs at least 2 classes.*got 1 class"):
+        SVMClassifier().fit(X, np.zeros(len(X)))
+    model = SVMClassifier().fit(X, y)
+    with pytest.raises(ValueError, match="X has 3 features, but SVMClassifier is"):
+        model.predict(X[:, :3])
