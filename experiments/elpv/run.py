@@ -4,7 +4,7 @@ One command runs everything behind ``reports/elpv/`` and the README's ELPV table
 
     pip install torch==2.13.0 && pip install -e ".[elpv,cnn]"
     python experiments/elpv/run.py            # full run (see the README for its time)
-    python experiments/elpv/run.py --quick    # subset, fewer epochs: a few minutes
+    python experiments/elpv/run.py --quick    # 400-cell smoke run, a few minutes
 
 For each target (``defective``: probability >= 0.5, 2 classes; ``defect_level``: the
 4 expert probabilities as classes) on the 2,624 cells of the PyPI package
@@ -94,13 +94,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="a stratified subset of 600 cells, short CNN training, 3 input sizes "
-        "→ 2 (what CI may run; a few minutes)",
+        help="smoke run: a stratified subset of 400 cells, 3 folds, 5 CNN epochs "
+        "at 48 px, two input sizes in the ablation (not a benchmark: what CI may "
+        "run)",
     )
     parser.add_argument("--targets", default=",".join(TARGETS))
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--folds", type=int, default=None, help="default 5 (quick: 3)")
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--cache-dir", default=".featcls-cache")
     parser.add_argument("--cnn-size", type=int, default=None)
@@ -122,8 +123,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error(f"unknown target(s) {unknown}; choose from {list(TARGETS)}")
     if args.out is None:
         args.out = Path("featcls-out/elpv-quick" if args.quick else "reports/elpv")
-    args.cnn_size = args.cnn_size or (64 if args.quick else 96)
-    args.cnn_epochs = args.cnn_epochs or (6 if args.quick else 30)
+    args.folds = args.folds or (3 if args.quick else 5)
+    args.cnn_size = args.cnn_size or (48 if args.quick else 96)
+    args.cnn_epochs = args.cnn_epochs or (5 if args.quick else 30)
     if args.models:
         args.models = [m.strip() for m in args.models.split(",") if m.strip()]
     return args
@@ -328,7 +330,7 @@ def run_target(target: str, args, command: str) -> dict:
     start = time.perf_counter()
     data = load_builtin("elpv", target=target)
     if args.quick:
-        data = quick_subset(data, 600, args.seed)
+        data = quick_subset(data, 400, args.seed)
     features = FeatureExtractor(
         families="default,vlad",
         mask="full",
@@ -392,7 +394,7 @@ def run_target(target: str, args, command: str) -> dict:
         timings["feature_ablations"] = time.perf_counter() - tick
         if any(m.startswith("cnn") for m in models):
             tick = time.perf_counter()
-            sizes = (48, 64) if args.quick else (64, 96, 128)
+            sizes = (32, 48) if args.quick else (64, 96, 128)
             result.add_table(
                 "Ablation: CNN input size (LipNet, 75/25 split)",
                 input_size_table(data, split, args, sizes),

@@ -1,0 +1,87 @@
+"""experiments/elpv/run.py: the paper split, the quick subset and the tables.
+
+The benchmark itself takes far too long for the test suite; these tests pin the parts
+whose mistakes would silently change its numbers (split sizes and strata, the subset,
+the pooled scores behind the ablation tables).
+"""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from featcls.data import Dataset
+from featcls.evaluation import ComparisonResult, FoldRecord
+
+SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "elpv" / "run.py"
+
+
+@pytest.fixture(scope="module")
+def run():
+    spec = importlib.util.spec_from_file_location("elpv_run", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def fake_elpv(n_per_stratum: int = 8) -> Dataset:
+    """Metadata like ELPV's (probability × cell type), constant images."""
+    rows = []
+    for p in (0.0, 1 / 3, 2 / 3, 1.0):
+        for cell in ("mono", "poly"):
+            rows += [{"probability": p, "cell_type": cell}] * n_per_stratum
+    X = pd.DataFrame(rows)
+    X.insert(0, "image", [np.zeros((4, 4), np.uint8)] * len(X))
+    y = np.where(X["probability"] >= 0.5, "defective", "functional")
+    return Dataset(X=X, y=y, name="elpv")
+
+
+def test_paper_split_is_75_25_and_stratified_on_probability_and_cell_type(run):
+    data = fake_elpv(8)
+    train, test = run.paper_split(data, seed=0)
+    assert len(train) == 48 and len(test) == 16
+    assert not set(train) & set(test)
+    strata = run._strata(data)
+    for stratum in np.unique(strata):
+        assert (strata[test] == stratum).sum() == 2
+
+
+def test_paper_split_of_the_real_set_is_1968_656(run):
+    pytest.importorskip("elpv_dataset")
+    from featcls import load_builtin
+
+    train, test = run.paper_split(load_builtin("elpv"), seed=0)
+    assert (len(train), len(test)) == (1968, 656)
+
+
+def test_quick_subset_keeps_every_stratum(run):
+    data = fake_elpv(10)
+    sub = run.quick_subset(data, 40, seed=0)
+    assert len(sub) == 40
+    assert pd.Series(run._strata(sub)).value_counts().tolist() == [5] * 8
+
+
+def test_pooled_scores_use_only_the_predicted_samples_and_the_mask(run):
+    y = ["a", "a", "b", "b", "a", "b"]
+    records = [
+        FoldRecord("m", 0, 0, [0, 1, 2], y_pred=["a", "b", "b"]),
+        FoldRecord("m", 0, 1, [3, 4], y_pred=["b", "a"]),  # sample 5: no prediction
+    ]
+    result = ComparisonResult(
+        classes=["a", "b"],
+        y=y,
+        sample_ids=[str(i) for i in range(6)],
+        folds=[],
+        models=["m"],
+        records=records,
+    )
+    s = run.scores_of(result, "m")
+    assert s["n"] == 5 and s["accuracy"] == pytest.approx(4 / 5)
+    mask = np.array([True, True, False, False, False, False])
+    s = run.scores_of(result, "m", mask)
+    assert s["n"] == 2 and s["accuracy"] == pytest.approx(0.5)
+    table = run.paper_table(result, n_train=10)
+    published = table[table["model"].str.startswith("published")]
+    assert published["accuracy"].tolist() == [0.8244, 0.8842]
