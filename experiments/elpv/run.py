@@ -116,6 +116,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--no-ablations", action="store_true", help="skip the ablation tables"
     )
+    parser.add_argument(
+        "--summarise",
+        action="store_true",
+        help="only rebuild summary.md / summary.json from the results in --out",
+    )
     args = parser.parse_args(argv)
     args.targets = [t.strip() for t in args.targets.split(",") if t.strip()]
     unknown = sorted(set(args.targets) - set(TARGETS))
@@ -406,12 +411,18 @@ def run_target(target: str, args, command: str) -> dict:
     out = args.out / target
     write_outputs(holdout, out / "holdout-75-25")
     write_outputs(result, out)
+    return target_summary(result, holdout, target)
+
+
+def target_summary(result: ComparisonResult, holdout: ComparisonResult, target):
+    """The README's numbers for one target, from the two saved results."""
     board = result.leaderboard()
     return {
         "target": target,
         "hardware": hardware(result),
-        "n_cells": len(data),
-        "wall_s": round(wall, 1),
+        "command": result.command,
+        "n_cells": len(result.y),
+        "wall_s": round(float(result.timing.get("experiment_wall", float("nan"))), 1),
         "cv": {
             m: {
                 "f1_macro": round(float(board.loc[m, "f1_macro"]), 4),
@@ -426,6 +437,29 @@ def run_target(target: str, args, command: str) -> dict:
     }
 
 
+def summarise(out: Path, targets) -> dict:
+    """summary.json / summary.md from the results saved under ``out``."""
+    done = [t for t in targets if (out / t / "results.json").exists()]
+    if not done:
+        raise SystemExit(f"No results under {out}; run the benchmark first.")
+    parts = []
+    for target in done:
+        result = ComparisonResult.from_json(out / target / "results.json")
+        holdout = ComparisonResult.from_json(
+            out / target / "holdout-75-25" / "results.json"
+        )
+        parts.append(target_summary(result, holdout, target))
+    summary = {
+        "command": parts[0]["command"],
+        "hardware": parts[0]["hardware"],
+        "targets": parts,
+        "wall_s": round(sum(p["wall_s"] for p in parts), 1),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    (out / "summary.md").write_text(markdown(summary))
+    return summary
+
+
 def hardware(result: ComparisonResult) -> str:
     env = result.environment
     gpu = env.get("gpu") or "no GPU"
@@ -434,7 +468,8 @@ def hardware(result: ComparisonResult) -> str:
 
 def markdown(summary: dict) -> str:
     lines = [
-        f"Command: `{summary['command']}` — {summary['hardware']}.",
+        f"Command: `{summary['command']}` — {summary['hardware']}; wall time "
+        f"{summary['wall_s'] / 60:.0f} min.",
         "",
         "| target | model | CV macro-F1 | CV accuracy | 75/25 accuracy "
         "| 75/25 macro-F1 |",
@@ -458,18 +493,13 @@ def markdown(summary: dict) -> str:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    command = "python experiments/elpv/run.py " + shlex.join(
-        sys.argv[1:] if argv is None else argv
-    )
-    start = time.perf_counter()
-    summary = {"command": command.strip(), "targets": []}
-    for target in args.targets:
-        summary["targets"].append(run_target(target, args, command.strip()))
-    summary["hardware"] = summary["targets"][0]["hardware"]
-    summary["wall_s"] = round(time.perf_counter() - start, 1)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
-    (args.out / "summary.md").write_text(markdown(summary))
+    if not args.summarise:
+        command = "python experiments/elpv/run.py " + shlex.join(
+            sys.argv[1:] if argv is None else argv
+        )
+        for target in args.targets:
+            run_target(target, args, command.strip())
+    summary = summarise(args.out, args.targets)
     print(markdown(summary))
     print(f"total wall time {summary['wall_s'] / 60:.1f} min; outputs in {args.out}")
 
