@@ -4,7 +4,7 @@ One command runs everything behind ``reports/elpv/`` and the README's ELPV table
 
     pip install torch==2.13.0 && pip install -e ".[elpv,cnn]"
     python experiments/elpv/run.py            # full run (see the README for its time)
-    python experiments/elpv/run.py --quick    # 400-cell smoke run, a few minutes
+    python experiments/elpv/run.py --quick    # 400-cell smoke run (not a benchmark)
 
 For each target (``defective``: probability >= 0.5, 2 classes; ``defect_level``: the
 4 expert probabilities as classes) on the 2,624 cells of the PyPI package
