@@ -104,7 +104,7 @@ MODELS = {
     "xgboost": (
         _xgboost,
         False,
-        "XGBoost, hist, 300 trees of depth 4, learning rate 0.05",
+        "XGBoost, hist (64 bins), 300 trees of depth 4, learning rate 0.05",
     ),
     "logreg": (_logreg, True, "StandardScaler → L2 logistic regression (C=0.1)"),
     "random_forest": (_forest, False, "Random forest, 500 trees"),

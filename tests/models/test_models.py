@@ -108,6 +108,14 @@ def test_xgboost_balanced_weights_help_the_rare_class(imbalanced):
     assert balanced.feature_importances_.sum() == pytest.approx(1.0)
 
 
+def test_xgboost_max_bin_reaches_the_booster():
+    X = np.arange(120, dtype=float).reshape(60, 2)
+    y = np.where(X[:, 0] >= 60, "b", "a")
+    model = XGBoostClassifier(n_estimators=3, max_bin=8).fit(X, y)
+    assert model.booster_.get_params()["max_bin"] == 8
+    assert XGBoostClassifier().max_bin == 64
+
+
 def test_search_pipeline_is_a_grid_search(imbalanced):
     X, y = imbalanced
     search = make_model("logreg", search=True).fit(X, y)
