@@ -85,3 +85,19 @@ def test_pooled_scores_use_only_the_predicted_samples_and_the_mask(run):
     table = run.paper_table(result, n_train=10)
     published = table[table["model"].str.startswith("published")]
     assert published["accuracy"].tolist() == [0.8244, 0.8842]
+
+
+def test_published_binary_accuracies_stay_off_the_4_class_table(run):
+    y = ["p0", "p1", "p2", "p3"]
+    result = ComparisonResult(
+        classes=y,
+        y=y,
+        sample_ids=y,
+        folds=[],
+        models=["m"],
+        records=[FoldRecord("m", 0, 0, [0, 1, 2, 3], y_pred=y)],
+    )
+    table = run.paper_table(result, n_train=12)
+    assert table["model"].tolist() == ["m"]
+    assert table["accuracy"].tolist() == [1.0]
+    assert "defective vs functional only" in run.paper_note(([0] * 12, y), 0, 4)

@@ -309,11 +309,14 @@ def compare(
         - an iterable of ``(train_index, test_index)`` pairs of integer positions
           into ``X`` and ``y``.
 
-        Given splits are recorded as repeat 0, folds 0, 1, ... They are checked:
-        positions in range, neither part empty, train and test disjoint, no test
-        position twice. Test parts may overlap from one split to the next (several
-        shuffle splits); pooled views (confusion matrix, per-class metrics, curves)
-        then count such a sample once per split that tests it. A single split is
+        Given splits are checked: positions in range, neither part empty, train
+        and test disjoint, no test position twice. They are numbered as folds 0,
+        1, ... of repeat 0, and a split whose test part overlaps an earlier test
+        part of the current repeat starts the next repeat: a
+        ``RepeatedStratifiedKFold`` gives one repeat per round, like an int ``cv``
+        with ``repeats``, and shuffle splits with overlapping test parts one repeat
+        each. Pooled views (confusion matrix, per-class metrics) sum over
+        repeats; curves and confident errors use repeat 0. A single split is
         allowed: fold-level statistics (interval, paired tests) are then NaN.
     repeats : int, default=1
         Repetitions of the k-fold split, each with a new shuffle. Must be 1 unless

@@ -176,7 +176,30 @@ def _given_folds(y: np.ndarray, groups: np.ndarray | None, cv) -> list[dict]:
         splits = list(cv)
     if not splits:
         raise ValueError("cv gave no splits; give at least one (train, test) pair.")
-    return [_check_split(s, k, len(y), groups) for k, s in enumerate(splits)]
+    folds = [_check_split(s, k, len(y), groups) for k, s in enumerate(splits)]
+    return _number_repeats(folds, len(y))
+
+
+def _number_repeats(folds: list[dict], n_samples: int) -> list[dict]:
+    """Group consecutive splits into repeats whose test parts do not overlap.
+
+    A split whose test part shares a sample with an earlier test part of the current
+    repeat starts a new repeat (numbered from 0, its folds from 0). So the splits of
+    ``RepeatedStratifiedKFold(n_splits=5, n_repeats=2)`` become 2 repeats of 5 folds,
+    as with ``cv=5, repeats=2``, and no repeat predicts a sample twice: pooled
+    (out-of-fold) views never count a sample more than once per repeat.
+    """
+    seen = np.zeros(n_samples, bool)
+    repeat, fold = 0, 0
+    for f in folds:
+        test = np.asarray(f["test"], dtype=np.intp)
+        if seen[test].any():
+            repeat, fold = repeat + 1, 0
+            seen[:] = False
+        seen[test] = True
+        f["repeat"], f["fold"] = repeat, fold
+        fold += 1
+    return folds
 
 
 def make_folds(
@@ -193,8 +216,10 @@ def make_folds(
     each repeat reshuffled with its own seed (``random_state + repeat``). With a
     splitter object, its ``split(X, y, groups)`` (its own seed applies); with an
     iterable of ``(train_index, test_index)`` pairs, those splits. Given splits are
-    recorded as repeat 0, folds 0, 1, ... and checked: integer positions in range,
-    neither part empty, train and test disjoint, no test index twice.
+    checked (integer positions in range, neither part empty, train and test
+    disjoint, no test index twice) and numbered as folds 0, 1, ... of repeat 0; a
+    split whose test part overlaps an earlier one of the current repeat starts the
+    next repeat (so a repeated k-fold splitter gives one repeat per round).
 
     Returns ``[{"repeat", "fold", "train", "test"}]`` with integer index lists. With
     groups, every fold is checked: no group is on both sides of a split.

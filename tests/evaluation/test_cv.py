@@ -6,7 +6,11 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.dummy import DummyClassifier
-from sklearn.model_selection import KFold, StratifiedShuffleSplit
+from sklearn.model_selection import (
+    KFold,
+    RepeatedStratifiedKFold,
+    StratifiedShuffleSplit,
+)
 
 from featcls import FeatureExtractor, load_builtin
 from featcls.evaluation import ComparisonResult, compare, make_folds
@@ -224,6 +228,28 @@ def test_make_folds_takes_the_same_cv(data):
     y = np.asarray(data.y)
     folds = make_folds(y, None, cv=[([0, 1], [2, 3])], repeats=1, random_state=0)
     assert folds == [{"repeat": 0, "fold": 0, "train": [0, 1], "test": [2, 3]}]
+
+
+def test_repeated_splitter_gives_one_repeat_per_round(data):
+    cv = RepeatedStratifiedKFold(n_splits=3, n_repeats=2, random_state=0)
+    r = _compare(data, cv)
+    assert [(f["repeat"], f["fold"]) for f in r.folds] == [
+        (rep, k) for rep in range(2) for k in range(3)
+    ]
+    n = len(data.y)
+    for repeat in (0, 1):
+        y, pred, _ = r.oof(r.models[0], repeat)
+        assert len(y) == n  # every sample exactly once per repeat
+    assert r.confusion(r.models[0]).to_numpy().sum() == 2 * n
+    assert r.leaderboard()["failed_folds"].eq(0).all()
+
+
+def test_overlapping_given_test_parts_start_a_new_repeat():
+    y = np.array(["a", "b"] * 4)
+    splits = [([0, 1, 2, 3], [4, 5]), ([0, 1, 4, 5], [2, 3]), ([2, 3, 6, 7], [4, 5])]
+    folds = make_folds(y, None, cv=splits, repeats=1, random_state=0)
+    assert [(f["repeat"], f["fold"]) for f in folds] == [(0, 0), (0, 1), (1, 0)]
+    assert [f["test"] for f in folds] == [[4, 5], [2, 3], [4, 5]]
 
 
 def test_one_split_downstream_gives_nan_not_errors(single, tmp_path):
