@@ -112,6 +112,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--cnn-epochs", type=int, default=None, help="CNN max epochs (default 30; quick: 5)"
     )
     parser.add_argument(
+        "--cnn-patience",
+        type=int,
+        default=8,
+        help="CNN early-stopping patience in epochs (default 8); 0 turns early "
+        "stopping off: all max epochs on the whole training fold, last averaged "
+        "weights",
+    )
+    parser.add_argument(
         "--models",
         default=None,
         help="comma-separated models for every target (default: per target, "
@@ -172,7 +180,8 @@ def cnn_params(args, **extra) -> dict:
     return {
         "input_size": args.cnn_size,
         "max_epochs": args.cnn_epochs,
-        "patience": 8,
+        "patience": max(args.cnn_patience, 1),
+        "early_stopping": args.cnn_patience > 0,
         "augment": dict(CNN_AUGMENT),
         "n_threads": threads,
         **extra,
