@@ -101,3 +101,22 @@ def test_published_binary_accuracies_stay_off_the_4_class_table(run):
     assert table["model"].tolist() == ["m"]
     assert table["accuracy"].tolist() == [1.0]
     assert "defective vs functional only" in run.paper_note(([0] * 12, y), 0, 4)
+
+
+def test_cnn_patience_zero_turns_early_stopping_off(run):
+    params = run.cnn_params(run.parse_args(["--cnn-patience", "0"]))
+    assert params["early_stopping"] is False and params["patience"] == 1
+    params = run.cnn_params(run.parse_args([]))
+    assert params["early_stopping"] is True and params["patience"] == 8
+    assert params["input_size"] == 64 and params["max_epochs"] == 30
+
+
+def test_cnn_seeds_script_parses_its_settings():
+    spec = importlib.util.spec_from_file_location(
+        "elpv_seeds", SCRIPT.with_name("cnn_seeds.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    args = module.parse_args(["--seeds", "3,5", "--epochs", "7", "--patience", "0"])
+    assert args.seeds == [3, 5] and args.epochs == 7 and args.patience == 0
+    assert args.target == "defective" and args.size == 64
