@@ -120,3 +120,19 @@ def test_cnn_seeds_script_parses_its_settings():
     args = module.parse_args(["--seeds", "3,5", "--epochs", "7", "--patience", "0"])
     assert args.seeds == [3, 5] and args.epochs == 7 and args.patience == 0
     assert args.target == "defective" and args.size == 64
+
+
+def test_split_scores_fit_on_train_and_score_the_test_part(run):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 60, size=(24, 16, 16), dtype=np.uint8)
+    y = np.array(["dark", "bright"] * 12)
+    images[y == "bright"] += 150
+    data = Dataset(X=pd.DataFrame({"image": list(images)}), y=y, name="toy")
+    split = (np.arange(16), np.arange(16, 24))
+    args = run.parse_args(
+        ["--cnn-epochs", "3", "--cnn-size", "16", "--cnn-patience", "0"]
+    )
+    row = run.split_scores(data, split, "cnn-lipnet", 0, run.cnn_params(args))
+    assert set(row) == {"f1_macro", "accuracy", "epochs", "seconds"}
+    assert row["epochs"] == 3 and row["seconds"] > 0
+    assert row["accuracy"] == 1.0  # brightness separates the classes

@@ -18,15 +18,12 @@ import argparse
 import importlib.util
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.metrics import accuracy_score, f1_score
 
 from featcls import load_builtin
-from featcls.models import build_model
 
 _spec = importlib.util.spec_from_file_location(
     "elpv_run", Path(__file__).with_name("run.py")
@@ -60,29 +57,14 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def one_seed(data, split, args, seed: int) -> dict:
-    train, test = split
-    start = time.perf_counter()
     settings = argparse.Namespace(
         n_jobs=args.n_jobs,
         cnn_size=args.size,
         cnn_epochs=args.epochs,
         cnn_patience=args.patience,
     )
-    threads = 1 if args.n_jobs != 1 else None
-    est = build_model(
-        args.model,
-        random_state=seed,
-        cnn_params=run.cnn_params(settings, n_threads=threads),
-    )
-    est.fit(data.X.iloc[train], data.y[train])
-    pred = est.predict(data.X.iloc[test])
-    row = {
-        "seed": seed,
-        "f1_macro": float(f1_score(data.y[test], pred, average="macro")),
-        "accuracy": float(accuracy_score(data.y[test], pred)),
-        "epochs": int(getattr(est, "n_epochs_", 0)),
-        "seconds": round(time.perf_counter() - start, 1),
-    }
+    scores = run.split_scores(data, split, args.model, seed, run.cnn_params(settings))
+    row = {"seed": seed, **scores, "seconds": round(scores["seconds"], 1)}
     print(json.dumps(row), flush=True)
     return row
 

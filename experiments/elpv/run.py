@@ -106,10 +106,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--cache-dir", default=".featcls-cache")
     parser.add_argument(
-        "--cnn-size", type=int, default=None, help="CNN input size (default 64; quick: 48)"
+        "--cnn-size",
+        type=int,
+        default=None,
+        help="CNN input size (default 64; quick: 48)",
     )
     parser.add_argument(
-        "--cnn-epochs", type=int, default=None, help="CNN max epochs (default 30; quick: 5)"
+        "--cnn-epochs",
+        type=int,
+        default=None,
+        help="CNN max epochs (default 30; quick: 5)",
     )
     parser.add_argument(
         "--cnn-patience",
@@ -347,23 +353,29 @@ def feature_ablations(result, data, features, args) -> dict[str, pd.DataFrame]:
     }
 
 
-def _size_row(data, split, args, size) -> dict:
+def split_scores(data, split, model: str, seed: int, params: dict) -> dict:
+    """Fit ``model`` on the training part of ``split``; its scores on the test part.
+
+    Macro-F1, accuracy, epochs trained (CNNs) and seconds of fitting and predicting.
+    """
     train, test = split
     start = time.perf_counter()
-    threads = 1 if args.n_jobs != 1 else None
-    est = build_model(
-        "cnn-lipnet",
-        random_state=args.seed,
-        cnn_params=cnn_params(args, n_threads=threads, input_size=size),
-    )
+    est = build_model(model, random_state=seed, cnn_params=params)
     est.fit(data.X.iloc[train], data.y[train])
     pred = est.predict(data.X.iloc[test])
+    return {
+        "f1_macro": float(f1_score(data.y[test], pred, average="macro")),
+        "accuracy": float(accuracy_score(data.y[test], pred)),
+        "epochs": int(getattr(est, "n_epochs_", 0)),
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def _size_row(data, split, args, size) -> dict:
+    params = cnn_params(args, input_size=size)
     row = {
         "input size": size,
-        "f1_macro": f1_score(data.y[test], pred, average="macro"),
-        "accuracy": accuracy_score(data.y[test], pred),
-        "epochs": est.n_epochs_,
-        "seconds": time.perf_counter() - start,
+        **split_scores(data, split, "cnn-lipnet", args.seed, params),
     }
     print(f"  input size {size}: {row}", flush=True)
     return row
