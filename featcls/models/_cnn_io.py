@@ -12,7 +12,9 @@ from featcls.models._cnn_setup import import_torch
 __all__ = ["cpu_state", "read_model", "write_model"]
 
 _FILE_FORMAT = "featcls-cnn"
-_FILE_VERSION = 1
+#: 2: LipNet's second block became a strided convolution (version-1 LipNet weights
+#: do not fit the current network).
+_FILE_VERSION = 2
 
 
 def cpu_state(module) -> dict:
@@ -77,6 +79,13 @@ def read_model(cls: type, path: str | Path) -> Any:
             f"{payload['estimator']}.load, not {cls.__name__}.load."
         )
     fitted = payload["fitted"]
+    if payload.get("version", 0) < 2 and fitted["network"]["architecture"] == "lipnet":
+        raise ValueError(
+            f"'{path}' holds a LipNet saved by an older featcls (file version "
+            f"{payload.get('version', 0)}), whose layers differ from the current "
+            "LipNet; its weights cannot be loaded. Retrain the model with this "
+            "featcls (or load it with the featcls that saved it)."
+        )
     model = cls(**payload["params"])
     model.classes_ = np.asarray(fitted["classes"], dtype=fitted["classes_dtype"])
     model.network_params_ = dict(fitted["network"])

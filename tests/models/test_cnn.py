@@ -179,6 +179,47 @@ def test_save_load_round_trip(tmp_path, data, fitted):
         CNNClassifier.load(tmp_path / "junk.pt")
 
 
+def test_lipnet_saved_by_file_version_1_is_refused_with_a_clear_error(tmp_path, fitted):
+    # Version-1 files hold weights of the earlier LipNet, whose layers differ.
+    path = fitted.save(tmp_path / "cnn.pt")
+    payload = torch.load(path, weights_only=True)
+    payload["version"] = 1
+    torch.save(payload, path)
+    with pytest.raises(ValueError, match="LipNet saved by an older featcls"):
+        CNNClassifier.load(path)
+    simple = CNNClassifier(architecture="simple", max_epochs=1, **FAST)
+    X, y = disks_and_rings(16)
+    path = simple.fit(X, y).save(tmp_path / "simple.pt")
+    payload = torch.load(path, weights_only=True)
+    payload["version"] = 1
+    torch.save(payload, path)  # other architectures did not change
+    np.testing.assert_array_equal(
+        CNNClassifier.load(path).predict_proba(X), simple.predict_proba(X)
+    )
+
+
+def test_pooling_before_relu_computes_conv_bn_relu_pool():
+    from featcls.models._cnn_nets import build_network
+
+    net = build_network("simple", 1, 2).train()
+    layers = list(net.trunk)
+    assert [type(m).__name__ for m in layers[:4]] == [
+        "Conv2d",
+        "BatchNorm2d",
+        "MaxPool2d",
+        "ReLU",
+    ]
+    reference = torch.nn.Sequential(*layers[:2], layers[3], layers[2])
+    x = torch.randn(4, 1, 15, 15, requires_grad=True)
+    ours = net.trunk[:4](x)
+    grad = torch.autograd.grad(ours.square().sum(), x)[0]
+    theirs = reference(x)
+    np.testing.assert_array_equal(ours.detach(), theirs.detach())
+    np.testing.assert_array_equal(
+        grad, torch.autograd.grad(theirs.square().sum(), x)[0]
+    )
+
+
 def test_cross_validate_and_grid_search_on_a_sample_table_of_paths(tmp_path, data):
     X, y = data
     paths = []
