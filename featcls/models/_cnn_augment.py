@@ -107,18 +107,20 @@ def random_augment(
         tx = uniform(-1.0, 1.0) * (1.0 - sx)
         ty = uniform(-1.0, 1.0) * (1.0 - sy)
         # Output pixel centres (x, y) in [-1, 1] map to input positions
-        # (a x + b y + tx, c x + d y + ty): scale · flip · swap, then shift.
+        # (a x + b y + tx, c x + d y + ty): scale · flip · swap, then shift. The
+        # grid is x (a, c) + [y (b, d) + (tx, ty)]: one broadcast pass over it.
         zero = torch.zeros(n, device=device)
-        a = torch.where(swap, zero, sx * fx).view(n, 1, 1)
-        b = torch.where(swap, sx * fx, zero).view(n, 1, 1)
-        c = torch.where(swap, sy * fy, zero).view(n, 1, 1)
-        d = torch.where(swap, zero, sy * fy).view(n, 1, 1)
-        xs = ((torch.arange(w, device=device) * 2 + 1) / w - 1).view(1, 1, w)
-        ys = ((torch.arange(h, device=device) * 2 + 1) / h - 1).view(1, h, 1)
-        grid = torch.stack(
-            [a * xs + b * ys + tx.view(n, 1, 1), c * xs + d * ys + ty.view(n, 1, 1)],
-            dim=3,
+        col_x = torch.stack(
+            [torch.where(swap, zero, sx * fx), torch.where(swap, sy * fy, zero)], 1
         )
+        col_y = torch.stack(
+            [torch.where(swap, sx * fx, zero), torch.where(swap, zero, sy * fy)], 1
+        )
+        shift = torch.stack([tx, ty], 1)
+        xs = ((torch.arange(w, device=device) * 2 + 1) / w - 1).view(1, 1, w, 1)
+        ys = ((torch.arange(h, device=device) * 2 + 1) / h - 1).view(1, h, 1, 1)
+        rows = torch.addcmul(shift.view(n, 1, 1, 2), ys, col_y.view(n, 1, 1, 2))
+        grid = torch.addcmul(rows, xs, col_x.view(n, 1, 1, 2))
         images = F.grid_sample(
             images,
             grid.to(dtype),
