@@ -126,6 +126,15 @@ GroupColOpt = Annotated[
         rich_help_panel="Dataset",
     ),
 ]
+FoldColOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--fold-col",
+        help="Manifest column of predefined test folds (integers; -1: always in "
+        "training): one split per fold number, instead of --folds.",
+        rich_help_panel="Dataset",
+    ),
+]
 DatasetOpt = Annotated[
     str | None,
     typer.Option(
@@ -454,6 +463,42 @@ class Imbalance(str, Enum):
     none = "none"
 
 
+def predefined_splits(table, column: str) -> list[tuple]:
+    """``(train, test)`` positions per fold number of ``table[column]``, ascending.
+
+    Fold -1 is never tested (always in training), like scikit-learn's
+    ``PredefinedSplit``; a missing column or a value that is not an integer >= -1
+    stops with an error naming it.
+    """
+    import numpy as np
+    import pandas as pd
+
+    if column not in table.columns:
+        others = [c for c in table.columns if c not in ("image", "mask", "relpath")]
+        fail(
+            f"--fold-col: no column {column!r} in the dataset; its columns are "
+            f"{others}. Predefined folds need a --manifest with that column."
+        )
+    values = pd.to_numeric(table[column], errors="coerce")
+    bad = values.isna() | (values % 1 != 0) | (values < -1)
+    if bad.any():
+        first = int(np.flatnonzero(bad.to_numpy())[0])
+        fail(
+            f"--fold-col {column!r}: fold numbers must be integers >= -1 (-1: always "
+            f"in training); got {table[column].iloc[first]!r} for "
+            f"'{table['image'].iloc[first]}'."
+        )
+    fold = values.to_numpy(dtype=int)
+    numbers = sorted(set(fold.tolist()) - {-1})
+    if len(numbers) < 2:
+        fail(
+            f"--fold-col {column!r} names {len(numbers)} test fold(s); give at "
+            "least 2 fold numbers (>= 0)."
+        )
+    index = np.arange(len(fold))
+    return [(index[fold != k], index[fold == k]) for k in numbers]
+
+
 def _apply_config(ctx: typer.Context, config: Path | None, values: dict) -> dict:
     """Settings from a TOML file, for every option not given on the command line."""
     if config is None:
@@ -505,6 +550,7 @@ def compare(
     label_col: LabelColOpt = "label",
     mask_col: MaskColOpt = None,
     group_col: GroupColOpt = None,
+    fold_col: FoldColOpt = None,
     dataset: DatasetOpt = None,
     target: TargetOpt = None,
     n_samples: SamplesOpt = 300,
@@ -610,9 +656,10 @@ def compare(
 ) -> None:
     """Cross-validated comparison of models on one dataset, with an HTML report.
 
-    Every model runs on the same stratified (or grouped) folds; the leaderboard of
-    macro-F1 is printed and report.html, results.json and CSVs are written to --out.
-    With no dataset option it runs on the built-in synthetic dataset.
+    Every model runs on the same stratified (or grouped, or --fold-col predefined)
+    folds; the leaderboard of macro-F1 is printed and report.html, results.json and
+    CSVs are written to --out. With no dataset option it runs on the built-in
+    synthetic dataset.
     """
     from types import SimpleNamespace
 
@@ -635,12 +682,23 @@ def compare(
             progress=v.progress,
         )
         command = command_line(ctx, vars(v))
+        cv, cv_text = v.folds, f"{v.folds}-fold CV × {v.repeats}"
+        if v.fold_col is not None:
+            if v.repeats != 1:
+                fail("--repeats does not apply with --fold-col (one fixed split).")
+            if v.drop_rare:
+                fail(
+                    "--drop-rare applies to k-fold CV only; with --fold-col, leave "
+                    "rare classes out of the manifest."
+                )
+            cv = predefined_splits(ds.X, v.fold_col)
+            cv_text = f"{len(cv)} predefined folds ('{v.fold_col}')"
         result = run_compare(
             v.models,
             ds.X,
             ds.y,
             groups=ds.groups,
-            cv=v.folds,
+            cv=cv,
             repeats=v.repeats,
             random_state=v.seed,
             n_jobs=v.n_jobs,
@@ -656,7 +714,7 @@ def compare(
         paths = write_outputs(result, v.out)
         typer.echo(
             f"{ds.name}: {len(result.y)} images, {len(result.classes)} classes, "
-            f"{v.folds}-fold CV × {v.repeats} (seed {v.seed}), "
+            f"{cv_text} (seed {v.seed}), "
             f"{result.timing['total']:.1f} s"
         )
         if result.settings.get("dropped_classes"):

@@ -205,3 +205,43 @@ def test_train_and_predict_with_a_cnn(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert len(pd.read_csv(out)) == 6
+
+
+def test_compare_on_predefined_folds_from_a_manifest_column(tmp_path):
+    data = make_synthetic(60, image_size=48, random_state=1)
+    save_folder(data, tmp_path / "images")
+    paths = sorted((tmp_path / "images").rglob("*.png"))
+    fold = [i % 3 for i in range(len(paths))]
+    fold[0] = -1  # always in training
+    manifest = pd.DataFrame(
+        {
+            "image": [str(p.relative_to(tmp_path)) for p in paths],
+            "label": [p.parent.name for p in paths],
+            "site": [str(f) for f in fold],
+        }
+    )
+    manifest.to_csv(tmp_path / "m.csv", index=False)
+    base = ["compare", "--manifest", str(tmp_path / "m.csv"), "--models", "logreg"]
+    base += ["--features", "shape,intensity", "--out", str(tmp_path / "out")]
+    result = runner.invoke(app, [*base, "--fold-col", "site"])
+    assert result.exit_code == 0, result.output
+    assert "3 predefined folds ('site')" in result.output
+    res = ComparisonResult.from_json(tmp_path / "out" / "results.json")
+    assert res.settings["cv"] == "3 given splits"
+    assert "--fold-col site" in res.command
+    assert len(res.y) == len(paths)  # samples keep the manifest's row order
+    for record in res.records:  # split k tests exactly the rows of fold number k
+        expected = {i for i, f in enumerate(fold) if f == record.fold}
+        assert set(record.test_index) == expected
+    assert 0 not in {i for r in res.records for i in r.test_index}
+
+    manifest.loc[5, "site"] = "north"
+    manifest.to_csv(tmp_path / "m.csv", index=False)
+    result = runner.invoke(app, [*base, "--fold-col", "site"])
+    assert result.exit_code == 1
+    assert "fold numbers must be integers >= -1" in result.output
+    assert "'north'" in result.output and paths[5].name in result.output
+    result = runner.invoke(app, [*base, "--fold-col", "plate"])
+    assert result.exit_code == 1 and "no column 'plate'" in result.output
+    result = runner.invoke(app, [*base, "--fold-col", "site", "--repeats", "2"])
+    assert result.exit_code == 1 and "--repeats does not apply" in result.output
