@@ -16,7 +16,10 @@ files, measured in the same run:
 Images: a stratified subset of ELPV when ``elpv-dataset`` is installed, else
 synthetic images written as 300×300 PNGs to a temporary folder. Each configuration
 runs ``--repeats`` times, alternating, and the best run counts (the machine may be
-shared). Prints images/s of each and the ratio, plus where the baseline's time goes.
+shared). Prints images/s of each and the ratio, plus where the baseline's time goes,
+and the ratio within each repeat (ours against the faster baseline run of the same
+repeat) with their median, which is steadier than the ratio of the best runs when
+the machine's speed drifts.
 
     python benchmarks/cnn_speed.py --n-images 512 --size 128 --epochs 2
 """
@@ -228,6 +231,17 @@ def main() -> None:
             f" vs num_workers={args.workers[0]} "
             f"{r['images_per_s'] / first['images_per_s']:.2f}×"
         )
+    baselines = [k for k in results if k.startswith("baseline")]
+    paired = [
+        results["CNNClassifier"][i]["images_per_s"]
+        / max(results[k][i]["images_per_s"] for k in baselines)
+        for i in range(args.repeats)
+    ]
+    print(
+        "ratio within each repeat:",
+        [round(r, 2) for r in paired],
+        f"median {np.median(paired):.2f}×",
+    )
     print(
         "all runs (images/s):",
         {k: [round(r["images_per_s"], 1) for r in v] for k, v in results.items()},

@@ -71,9 +71,12 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     the whole image.
 
     **Architectures.** ``"lipnet"``: a compact plain CNN in the spirit of the LipNet
-    models for liposome cryo-EM images: a 3×3 stride-2 stem (16 channels), four
-    3×3 conv-BN-ReLU blocks (32 to 256 channels) with 2×2 max pooling after the
-    first three, then global average pooling (~0.4 M parameters). ``"simple"``:
+    models for liposome cryo-EM images: a 3×3 stride-2 stem (16 channels), a 3×3
+    stride-2 convolution (32 channels), 3×3 conv-BN blocks of 64 and 128 channels
+    with 2×2 max pooling, a last 3×3 conv of 256 channels (every convolution
+    followed by batch norm and ReLU), then global average pooling (~0.4 M
+    parameters); built so that no feature map with many channels stays at a high
+    resolution, which is what makes small networks slow on a CPU. ``"simple"``:
     three conv-BN-ReLU-max-pool blocks (32, 64, 128 channels), global average
     pooling and a 128-unit dense layer, like the classic malaria-cell baselines.
     ``"resnet"``: a small residual network (stride-2 stem and three basic residual
