@@ -466,12 +466,13 @@ class Imbalance(str, Enum):
 def predefined_splits(table, column: str) -> list[tuple]:
     """``(train, test)`` positions per fold number of ``table[column]``, ascending.
 
-    Fold -1 is never tested (always in training), like scikit-learn's
-    ``PredefinedSplit``; a missing column or a value that is not an integer >= -1
+    scikit-learn's ``PredefinedSplit``: fold -1 is never tested (always in
+    training). A missing column or a value that is not an integer >= -1
     stops with an error naming it.
     """
     import numpy as np
     import pandas as pd
+    from sklearn.model_selection import PredefinedSplit
 
     if column not in table.columns:
         others = [c for c in table.columns if c not in ("image", "mask", "relpath")]
@@ -488,15 +489,13 @@ def predefined_splits(table, column: str) -> list[tuple]:
             f"in training); got {table[column].iloc[first]!r} for "
             f"'{table['image'].iloc[first]}'."
         )
-    fold = values.to_numpy(dtype=int)
-    numbers = sorted(set(fold.tolist()) - {-1})
-    if len(numbers) < 2:
+    splits = list(PredefinedSplit(values.to_numpy(dtype=int)).split())
+    if len(splits) < 2:
         fail(
-            f"--fold-col {column!r} names {len(numbers)} test fold(s); give at "
+            f"--fold-col {column!r} names {len(splits)} test fold(s); give at "
             "least 2 fold numbers (>= 0)."
         )
-    index = np.arange(len(fold))
-    return [(index[fold != k], index[fold == k]) for k in numbers]
+    return splits
 
 
 def _apply_config(ctx: typer.Context, config: Path | None, values: dict) -> dict:
@@ -670,6 +669,13 @@ def compare(
         from featcls.features import FeatureExtractor
         from featcls.report import write_outputs
 
+        if v.fold_col is not None and v.repeats != 1:
+            fail("--repeats does not apply with --fold-col (one fixed split).")
+        if v.fold_col is not None and v.drop_rare:
+            fail(
+                "--drop-rare applies to k-fold CV only; with --fold-col, leave rare "
+                "classes out of the manifest."
+            )
         ds = dataset_from(v)
         if ds.y is None:
             fail("the dataset has no labels; give --label-col.")
@@ -684,13 +690,6 @@ def compare(
         command = command_line(ctx, vars(v))
         cv, cv_text = v.folds, f"{v.folds}-fold CV × {v.repeats}"
         if v.fold_col is not None:
-            if v.repeats != 1:
-                fail("--repeats does not apply with --fold-col (one fixed split).")
-            if v.drop_rare:
-                fail(
-                    "--drop-rare applies to k-fold CV only; with --fold-col, leave "
-                    "rare classes out of the manifest."
-                )
             cv = predefined_splits(ds.X, v.fold_col)
             cv_text = f"{len(cv)} predefined folds ('{v.fold_col}')"
         result = run_compare(

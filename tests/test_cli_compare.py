@@ -245,3 +245,9 @@ def test_compare_on_predefined_folds_from_a_manifest_column(tmp_path):
     assert result.exit_code == 1 and "no column 'plate'" in result.output
     result = runner.invoke(app, [*base, "--fold-col", "site", "--repeats", "2"])
     assert result.exit_code == 1 and "--repeats does not apply" in result.output
+    result = runner.invoke(app, [*base, "--fold-col", "site", "--drop-rare"])
+    assert result.exit_code == 1 and "--drop-rare applies to k-fold" in result.output
+    manifest["site"] = ["0"] * len(paths)
+    manifest.to_csv(tmp_path / "m.csv", index=False)
+    result = runner.invoke(app, [*base, "--fold-col", "site"])
+    assert result.exit_code == 1 and "names 1 test fold(s)" in result.output
