@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import math
 import numbers
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +22,7 @@ __all__ = [
     "import_torch",
     "is_int",
     "num_threads",
+    "reuse_freed_memory",
     "resolve_device",
     "resolve_precision",
 ]
@@ -167,6 +170,45 @@ def num_threads(n: int | None):
         yield
     finally:
         torch.set_num_threads(before)
+
+
+#: glibc's ``mallopt`` parameters (``malloc.h``) → the values CNN training sets: the
+#: ones glibc's own dynamic heuristic reaches once a 32 MiB block has been freed.
+_HEAP_THRESHOLDS = {
+    -3: 32 * 2**20,  # M_MMAP_THRESHOLD: blocks below it come from the heap
+    -1: 64 * 2**20,  # M_TRIM_THRESHOLD: free heap top kept before giving it back
+}
+#: glibc's environment variables for the same settings; set, they take precedence.
+_HEAP_ENVIRONMENT = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
+
+
+def reuse_freed_memory() -> bool:
+    """Let glibc's allocator reuse freed tensor memory instead of unmapping it.
+
+    A training step allocates and frees the same multi-megabyte activations again
+    and again. Until its dynamic thresholds have grown, glibc returns such blocks to
+    the kernel (``munmap``, heap trimming) and maps them back on the next step, page
+    by page: on a 2-core VM, hundreds of thousands of page faults in a short fit and
+    about a tenth of each CPU training step (see ``benchmarks/cnn_speed.py``). This
+    sets the thresholds to the values glibc's heuristic itself reaches after freeing
+    a 32 MiB block (mmap threshold 32 MiB, trim threshold 64 MiB), for the whole
+    process; the heap then keeps up to 64 MiB of free memory for reuse.
+
+    Nothing changes off glibc, or when ``MALLOC_MMAP_THRESHOLD_`` or
+    ``MALLOC_TRIM_THRESHOLD_`` is set (the user's own choice wins). Returns whether
+    the thresholds were set.
+    """
+    try:
+        libc = os.confstr("CS_GNU_LIBC_VERSION") or ""
+    except (AttributeError, ValueError, OSError):  # not a glibc system
+        return False
+    if not libc.startswith("glibc") or any(v in os.environ for v in _HEAP_ENVIRONMENT):
+        return False
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    return all(mallopt(key, value) == 1 for key, value in _HEAP_THRESHOLDS.items())
 
 
 def batches(order: np.ndarray, size: int) -> list[np.ndarray]:

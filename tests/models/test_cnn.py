@@ -120,6 +120,34 @@ def test_augmentation_keeps_shape_and_is_deterministic_per_seed():
     assert not torch.equal(a, c)
 
 
+def test_noise_is_independent_standard_normal_within_each_image():
+    from featcls.models._cnn_augment import gaussian_fields
+
+    fields = gaussian_fields(
+        (64, 1, 24, 24), generator=torch.Generator().manual_seed(1)
+    )
+    flat = fields.flatten(1)
+    assert flat.mean().abs() < 0.01 and (flat.std() - 1).abs() < 0.01
+    assert flat.std(dim=1).min() > 0.85 and flat.std(dim=1).max() < 1.15
+    # Neighbouring pixels of a field are uncorrelated, and no two fields are equal.
+    pairs = torch.stack([fields[..., :-1].flatten(), fields[..., 1:].flatten()])
+    assert torch.corrcoef(pairs)[0, 1].abs() < 0.02
+    assert len({tuple(row[:8].tolist()) for row in flat}) == len(flat)
+    # Noise alone: the image plus σ times such a field, σ ≤ noise for every image.
+    x = torch.full((64, 1, 24, 24), 0.5)
+    out = random_augment(
+        x,
+        generator=torch.Generator().manual_seed(2),
+        dihedral=False,
+        crop_scale=(1.0, 1.0),
+        brightness=0,
+        contrast=0,
+        noise=0.03,
+    )
+    sigma = (out - x).flatten(1).std(dim=1)
+    assert sigma.max() < 0.03 * 1.15 and sigma.min() < 0.01 < sigma.max()
+
+
 def test_flips_and_rotations_alone_are_exact_symmetries_of_the_square():
     x = torch.rand(16, 1, 12, 12)
     out = random_augment(
