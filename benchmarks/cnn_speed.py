@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import copy
 import multiprocessing
-import resource
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -118,6 +117,15 @@ class DiskDataset(Dataset):
         return torch.from_numpy(image[None]), int(self.labels[i])
 
 
+def page_faults() -> int:
+    """Minor page faults of this process so far (0 where ``resource`` is missing)."""
+    try:
+        import resource
+    except ImportError:  # not a Unix system
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def _warm_up_baseline(net, paths, y_idx, args, device) -> None:
     """One untimed baseline epoch on a few images (kernels for these shapes)."""
     small = argparse.Namespace(**{**vars(args), "epochs": 1})
@@ -184,7 +192,6 @@ def measure(kind: str, paths, y, args, workers: int = 0) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     if kind.startswith("baseline"):
         if kind == "baseline-heap":
             reuse_freed_memory()
@@ -197,12 +204,12 @@ def measure(kind: str, paths, y, args, workers: int = 0) -> dict:
             generator=torch.Generator().manual_seed(0),
         )
         _warm_up_baseline(net, paths, y_idx, args, device)
-        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        faults = page_faults()
         out = run_baseline(net, paths, y_idx, args, workers, device)
     else:
         precision = "float32" if kind == "ours-float32" else "auto"
         _fit_ours(paths[:64], y[:64], args, precision, 1)  # warm-up
-        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        faults = page_faults()
         clf, seconds = _fit_ours(paths, y, args, precision, args.epochs)
         report = clf.featcls_report_
         out = {
@@ -211,7 +218,7 @@ def measure(kind: str, paths, y, args, workers: int = 0) -> dict:
             "loop_images_per_s": report["train_images_per_s"],
             "precision": report["precision"],
         }
-    out["page_faults"] = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+    out["page_faults"] = page_faults() - faults
     return out
 
 
