@@ -98,7 +98,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     mmap and trim thresholds for the process (to 32 and 64 MiB, the values its own
     heuristic reaches after freeing a 32 MiB block) so that the activations freed
     at every step are reused instead of being unmapped and faulted in again (a
-    training step on the project's 2-core VM took about 13 % less time). Setting
+    training step on the project's 2-core VM took about 12 % less time). Setting
     ``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_`` in the environment
     keeps glibc's own behaviour.
 

@@ -140,7 +140,9 @@ def random_augment(
         images = torch.addcmul(offset.to(dtype), images, factor.to(dtype))
     if noise:
         sigma = uniform(0.0, noise).to(dtype).view(n, 1, 1, 1)
-        gauss = gaussian_fields(images.shape, generator=generator, dtype=dtype)
+        gauss = gaussian_fields(
+            images.shape, generator=generator, device=device, dtype=dtype
+        )
         images = torch.addcmul(images, gauss, sigma)
     return images
 
@@ -149,6 +151,7 @@ def gaussian_fields(
     shape: tuple[int, ...],
     *,
     generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
     dtype: torch.dtype | None = None,
 ) -> torch.Tensor:
     """A batch of fields of independent standard normal values, cut from one pool.
@@ -165,7 +168,9 @@ def gaussian_fields(
     shape : tuple of int
         ``(N, ...)``: N fields of shape ``shape[1:]``.
     generator : torch.Generator, optional
-        Source of randomness; the fields are on its device (CPU without one).
+        Source of randomness, on ``device``; None uses torch's global generator.
+    device : torch.device or str, optional
+        Device of the fields; None: the generator's (the CPU without one).
     dtype : torch.dtype, optional
         Floating-point dtype (torch's default without one).
 
@@ -183,7 +188,8 @@ def gaussian_fields(
     import torch
 
     n, size = shape[0], math.prod(shape[1:])
-    device = generator.device if generator is not None else None
+    if device is None and generator is not None:
+        device = generator.device
     pool = torch.randn(
         size * (n // 4 + 2), generator=generator, device=device, dtype=dtype
     )
