@@ -109,10 +109,10 @@ def random_augment(
         ty = uniform(-1.0, 1.0) * (1.0 - sy)
         # Output pixel centres (x, y) in [-1, 1] map to input positions
         # (a x + b y + tx, c x + d y + ty): scale · flip · swap, then shift. The
-        # grid is x (a, c) + [y (b, d) + (tx, ty)], built plane by plane in an
-        # (N, 2, H, W) tensor (two broadcast passes along W) and handed to
-        # grid_sample as an (N, H, W, 2) view: the same numbers as building it in
-        # that layout, at half the cost.
+        # grid is [y (b, d) + (tx, ty)], (N, 2, H, 1), plus x (a, c), (N, 2, 1, W):
+        # one broadcast addition into an (N, 2, H, W) tensor, handed to
+        # grid_sample as an (N, H, W, 2) view (a broadcast addcmul, or building
+        # the grid in the (N, H, W, 2) layout, costs several times more).
         zero = torch.zeros(n, device=device)
         col_x = torch.stack(
             [torch.where(swap, zero, sx * fx), torch.where(swap, sy * fy, zero)], 1
@@ -124,7 +124,8 @@ def random_augment(
         xs = ((torch.arange(w, device=device) * 2 + 1) / w - 1).view(1, 1, 1, w)
         ys = ((torch.arange(h, device=device) * 2 + 1) / h - 1).view(1, 1, h, 1)
         rows = torch.addcmul(shift.view(n, 2, 1, 1), ys, col_y.view(n, 2, 1, 1))
-        grid = torch.addcmul(rows, xs, col_x.view(n, 2, 1, 1)).permute(0, 2, 3, 1)
+        cols = col_x.view(n, 2, 1, 1) * xs
+        grid = (rows + cols).permute(0, 2, 3, 1)
         images = F.grid_sample(
             images,
             grid.to(dtype),

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from featcls.models._cnn_data import luma
 
-__all__ = ["MAX_SIDE", "explain", "png_uri"]
+__all__ = ["MAX_SIDE", "explain", "png_uri", "saliency_maps"]
 
 #: Largest side of the PNG thumbnails, in pixels.
 MAX_SIDE = 64
@@ -58,37 +58,20 @@ def _scale(maps: np.ndarray, quantile: float) -> np.ndarray:
     return np.clip(maps / np.maximum(top, 1e-12)[:, None, None], 0.0, 1.0)
 
 
-def explain(
+def saliency_maps(
     net: torch.nn.Module,
     x: torch.Tensor,
-    raw: np.ndarray,
     targets: torch.Tensor,
-    items: list[dict],
     extra: torch.Tensor | None = None,
-) -> tuple[list[dict], list[dict]]:
-    """Vanilla-gradient saliency and Grad-CAM overlays of a few images.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vanilla-gradient saliency and Grad-CAM of a batch, as ``(N, H, W)`` arrays.
 
-    One forward and one backward pass of the batch give both maps: the gradient of
-    the target logit with respect to the (normalised) input pixels, its absolute
-    value maximised over channels (Simonyan et al. 2014), and Grad-CAM on the last
+    One forward and one backward pass (in eval mode) of the target logits give both:
+    the gradient with respect to the (normalised) input pixels, its absolute value
+    maximised over channels (Simonyan et al. 2014), and Grad-CAM on the last
     convolutional layer: its maps weighted by their spatially averaged gradients,
-    summed and rectified (Selvaraju et al. 2017).
-
-    Parameters
-    ----------
-    net : the network (``features`` and ``classify`` as in ``_cnn_nets``), eval mode
-    x : normalised input batch on the net's device
-    raw : the same images as uint8 ``(N, C, S, S)``
-    targets : class index explained for each image
-    items : per image, the metadata to copy into both lists (index, labels)
-    extra : extra inputs of a fusion network
-
-    Returns
-    -------
-    saliency, gradcam : lists of dict
-        ``items`` plus ``image``, a PNG data URI (at most 64 px a side) of the
-        saliency overlay (and, for ``saliency``, ``input`` and ``gradcam``: the input
-        thumbnail and the Grad-CAM overlay) or of the Grad-CAM overlay.
+    summed, rectified (Selvaraju et al. 2017) and upsampled bilinearly to the input
+    size. Neither is scaled. The network's parameters keep no gradient.
     """
     was_training = net.training
     net.eval()
@@ -97,7 +80,7 @@ def explain(
             x = x.detach().float().clone().requires_grad_(True)
             maps = net.features(x)
             maps.retain_grad()
-            logits = net.classify(maps.mean(dim=(2, 3)), extra)
+            logits = net.classify(net.pool(maps), extra)
             logits.gather(1, targets.view(-1, 1)).sum().backward()
         grad = x.grad.abs().amax(dim=1).cpu().numpy()
         weights = maps.grad.mean(dim=(2, 3), keepdim=True)
@@ -112,6 +95,39 @@ def explain(
     finally:
         net.zero_grad(set_to_none=True)
         net.train(was_training)
+    return grad, cam
+
+
+def explain(
+    net: torch.nn.Module,
+    x: torch.Tensor,
+    raw: np.ndarray,
+    targets: torch.Tensor,
+    items: list[dict],
+    extra: torch.Tensor | None = None,
+) -> tuple[list[dict], list[dict]]:
+    """Vanilla-gradient saliency and Grad-CAM overlays of a few images.
+
+    The maps of :func:`saliency_maps`, each scaled to ``[0, 1]`` per image and laid
+    over a thumbnail of the input.
+
+    Parameters
+    ----------
+    net : the network (``features``, ``pool`` and ``classify`` as in ``_cnn_nets``)
+    x : normalised input batch on the net's device
+    raw : the same images as uint8 ``(N, C, S, S)``
+    targets : class index explained for each image
+    items : per image, the metadata to copy into both lists (index, labels)
+    extra : extra inputs of a fusion network
+
+    Returns
+    -------
+    saliency, gradcam : lists of dict
+        ``items`` plus ``image``, a PNG data URI (at most 64 px a side) of the
+        saliency overlay (and, for ``saliency``, ``input`` and ``gradcam``: the input
+        thumbnail and the Grad-CAM overlay) or of the Grad-CAM overlay.
+    """
+    grad, cam = saliency_maps(net, x, targets, extra)
     grad, cam = _scale(grad, 0.99), _scale(cam, 1.0)
     saliency, gradcam = [], []
     for i, item in enumerate(items):

@@ -221,16 +221,20 @@ def batches(order: np.ndarray, size: int) -> list[np.ndarray]:
 
 
 def channel_stats(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean and standard deviation of uint8 images, on the [0, 1] scale."""
-    total = np.zeros(images.shape[1])
-    squares = np.zeros(images.shape[1])
-    for start in range(0, len(images), 256):
-        chunk = images[start : start + 256].astype(np.float64) / 255.0
-        total += chunk.sum(axis=(0, 2, 3))
-        squares += (chunk**2).sum(axis=(0, 2, 3))
+    """Per-channel mean and standard deviation of uint8 images, on the [0, 1] scale.
+
+    From each channel's 256-bin histogram (one ``bincount`` pass over the pixels, no
+    float copy of the images).
+    """
+    levels = np.arange(256, dtype=np.float64) / 255.0
     count = images.shape[0] * images.shape[2] * images.shape[3]
-    mean = total / count
-    std = np.sqrt(np.maximum(squares / count - mean**2, 0.0))
+    mean = np.empty(images.shape[1])
+    squares = np.empty(images.shape[1])
+    for c in range(images.shape[1]):
+        hist = np.bincount(images[:, c].ravel(), minlength=256).astype(np.float64)
+        mean[c] = hist @ levels / count
+        squares[c] = hist @ levels**2 / count
+    std = np.sqrt(np.maximum(squares - mean**2, 0.0))
     return mean.astype(np.float32), np.maximum(std, 1e-3).astype(np.float32)
 
 

@@ -248,6 +248,54 @@ def test_pooling_before_relu_computes_conv_bn_relu_pool():
     )
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("side", [8, 6, 1])
+def test_global_average_pool_is_the_mean_forward_and_backward(dtype, side):
+    from featcls.models._cnn_nets import global_average_pool
+
+    x = torch.randn(4, 5, side, side).to(dtype)
+    x = x.contiguous(memory_format=torch.channels_last)
+    g = torch.randn(4, 5).to(dtype)
+    ours, theirs = x.clone().requires_grad_(), x.clone().requires_grad_()
+    pooled = global_average_pool(torch.relu(ours))
+    reference = torch.relu(theirs).mean(dim=(2, 3))
+    pooled.backward(g)
+    reference.backward(g)
+    assert torch.equal(pooled, reference)
+    assert torch.equal(ours.grad, theirs.grad)
+
+
+@pytest.mark.parametrize("architecture", ["lipnet", "simple", "resnet"])
+def test_saliency_is_the_input_gradient_of_the_explained_logit(architecture):
+    from featcls.models._cnn_nets import build_network
+    from featcls.models._cnn_saliency import saliency_maps
+
+    net = build_network(architecture, 1, 3, dropout=0.5).eval()
+    x = torch.randn(4, 1, 32, 32)
+    targets = torch.tensor([0, 2, 1, 2])
+    grad, cam = saliency_maps(net.train(), x, targets)
+    assert net.training  # mode restored
+    assert all(p.grad is None for p in net.parameters())
+    x_ = x.clone().requires_grad_()
+    net.eval()(x_).gather(1, targets.view(-1, 1)).sum().backward()
+    np.testing.assert_allclose(grad, x_.grad.abs()[:, 0].numpy(), rtol=1e-5)
+    assert cam.shape == (4, 32, 32) and (cam >= 0).all() and cam.max() > 0
+
+
+def test_channel_stats_are_the_mean_and_std_of_each_channel():
+    from featcls.models._cnn_setup import channel_stats
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (7, 3, 9, 11), dtype=np.uint8)
+    images[:, 2] = 77  # a constant channel: std floored at 1e-3
+    mean, std = channel_stats(images)
+    values = images.transpose(1, 0, 2, 3).reshape(3, -1) / 255.0
+    assert mean.dtype == std.dtype == np.float32
+    np.testing.assert_allclose(mean, values.mean(axis=1), rtol=1e-6)
+    np.testing.assert_allclose(std[:2], values[:2].std(axis=1), rtol=1e-5)
+    assert std[2] == np.float32(1e-3)
+
+
 def test_cross_validate_and_grid_search_on_a_sample_table_of_paths(tmp_path, data):
     X, y = data
     paths = []
