@@ -17,7 +17,6 @@ from torch import nn
 __all__ = [
     "NETWORKS",
     "build_network",
-    "global_average_pool",
     "reset_batch_norm_statistics",
     "set_dropout_generator",
 ]
@@ -38,32 +37,6 @@ class SeededDropout(nn.Module):
             return F.dropout(x, self.p, training=True)
         keep = torch.empty_like(x).bernoulli_(1.0 - self.p, generator=self.generator)
         return x * keep / (1.0 - self.p)
-
-
-class _GlobalAveragePool(torch.autograd.Function):
-    """``maps.mean(dim=(2, 3))`` whose backward pass returns a broadcast view.
-
-    torch's own backward of the mean writes the gradient out as a full-size tensor
-    in the default (NCHW) memory format; the ReLU before the pooling then meets a
-    channels-last activation and an NCHW gradient, a slow mixed-layout kernel
-    (about 1.5 ms of a 45 ms LipNet step at batch 32 × 128 px on two CPU cores).
-    The view holds the same numbers (``grad / (h w)`` at every position).
-    """
-
-    @staticmethod
-    def forward(ctx, maps):
-        ctx.shape = maps.shape
-        return maps.mean(dim=(2, 3))
-
-    @staticmethod
-    def backward(ctx, grad):
-        n, c, h, w = ctx.shape
-        return (grad / (h * w)).view(n, c, 1, 1).expand(n, c, h, w)
-
-
-def global_average_pool(maps: torch.Tensor) -> torch.Tensor:
-    """Mean of ``(N, C, h, w)`` feature maps over the positions, ``(N, C)``."""
-    return _GlobalAveragePool.apply(maps)
 
 
 def _conv_bn(c_in: int, c_out: int, stride: int = 1) -> list[nn.Module]:
@@ -110,7 +83,7 @@ class _Network(nn.Module):
 
     def pool(self, maps: torch.Tensor) -> torch.Tensor:
         """Embedding ``(N, D)`` of the feature maps of :meth:`features`."""
-        return global_average_pool(maps)
+        return maps.mean(dim=(2, 3))
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Penultimate-layer embedding of the image branch, ``(N, D)``."""
@@ -174,7 +147,7 @@ class SimpleNet(_Network):
         self.dense = nn.Sequential(nn.Linear(128, 128), nn.ReLU(inplace=True))
 
     def pool(self, maps: torch.Tensor) -> torch.Tensor:
-        return self.dense(global_average_pool(maps))
+        return self.dense(maps.mean(dim=(2, 3)))
 
 
 class _BasicBlock(nn.Module):

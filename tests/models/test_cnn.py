@@ -248,23 +248,6 @@ def test_pooling_before_relu_computes_conv_bn_relu_pool():
     )
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
-@pytest.mark.parametrize("side", [8, 6, 1])
-def test_global_average_pool_is_the_mean_forward_and_backward(dtype, side):
-    from featcls.models._cnn_nets import global_average_pool
-
-    x = torch.randn(4, 5, side, side).to(dtype)
-    x = x.contiguous(memory_format=torch.channels_last)
-    g = torch.randn(4, 5).to(dtype)
-    ours, theirs = x.clone().requires_grad_(), x.clone().requires_grad_()
-    pooled = global_average_pool(torch.relu(ours))
-    reference = torch.relu(theirs).mean(dim=(2, 3))
-    pooled.backward(g)
-    reference.backward(g)
-    assert torch.equal(pooled, reference)
-    assert torch.equal(ours.grad, theirs.grad)
-
-
 @pytest.mark.parametrize("architecture", ["lipnet", "simple", "resnet"])
 def test_saliency_is_the_input_gradient_of_the_explained_logit(architecture):
     from featcls.models._cnn_nets import build_network
