@@ -254,7 +254,7 @@ def test_saliency_is_the_input_gradient_of_the_explained_logit(architecture):
     from featcls.models._cnn_saliency import saliency_maps
 
     net = build_network(architecture, 1, 3, dropout=0.5).eval()
-    x = torch.randn(4, 1, 32, 32)
+    x = torch.randn(4, 1, 32, 32, generator=torch.Generator().manual_seed(0))
     targets = torch.tensor([0, 2, 1, 2])
     grad, cam = saliency_maps(net.train(), x, targets)
     assert net.training  # mode restored
