@@ -22,6 +22,7 @@ __all__ = [
     "import_torch",
     "is_int",
     "num_threads",
+    "on_glibc",
     "reuse_freed_memory",
     "resolve_device",
     "resolve_precision",
@@ -182,6 +183,14 @@ _HEAP_THRESHOLDS = {
 _HEAP_ENVIRONMENT = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
 
 
+def on_glibc() -> bool:
+    """Whether this process runs on GNU libc (whose allocator ``mallopt`` tunes)."""
+    try:
+        return (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
+    except (AttributeError, ValueError, OSError):  # no confstr name: not glibc
+        return False
+
+
 def reuse_freed_memory() -> bool:
     """Let glibc's allocator reuse freed tensor memory instead of unmapping it.
 
@@ -198,11 +207,7 @@ def reuse_freed_memory() -> bool:
     ``MALLOC_TRIM_THRESHOLD_`` is set (the user's own choice wins). Returns whether
     the thresholds were set.
     """
-    try:
-        libc = os.confstr("CS_GNU_LIBC_VERSION") or ""
-    except (AttributeError, ValueError, OSError):  # not a glibc system
-        return False
-    if not libc.startswith("glibc") or any(v in os.environ for v in _HEAP_ENVIRONMENT):
+    if not on_glibc() or any(v in os.environ for v in _HEAP_ENVIRONMENT):
         return False
     try:
         mallopt = ctypes.CDLL("libc.so.6").mallopt

@@ -10,17 +10,9 @@ import pytest
 
 from featcls.models import CNNClassifier
 from featcls.models import _cnn as cnn_module
-from featcls.models._cnn_setup import reuse_freed_memory
+from featcls.models._cnn_setup import on_glibc, reuse_freed_memory
 
-
-def _glibc() -> bool:
-    try:
-        return (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
-    except (AttributeError, ValueError, OSError):
-        return False
-
-
-needs_glibc = pytest.mark.skipif(not _glibc(), reason="glibc's malloc only")
+needs_glibc = pytest.mark.skipif(not on_glibc(), reason="glibc's malloc only")
 
 # Three 8 MiB arrays allocated and freed ten times, after one 8 MiB array has raised
 # glibc's dynamic thresholds: by default part of what is freed goes back to the
@@ -32,7 +24,7 @@ _ROUNDS = textwrap.dedent(
     import resource, sys
     import numpy as np
     if sys.argv[1] == "tuned":
-        from featcls.models._cnn_setup import reuse_freed_memory
+        from featcls.models._cnn_setup import on_glibc, reuse_freed_memory
         assert reuse_freed_memory()
     first = np.ones(2**20); del first
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
