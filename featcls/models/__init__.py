@@ -11,10 +11,12 @@ from featcls.models._classical import (
 from featcls.models._cnn import CNNClassifier
 from featcls.models._cnn_augment import random_augment
 from featcls.models._cnn_setup import ARCHITECTURES
+from featcls.models._formats import check_model_path
 from featcls.models._fusion import FusionClassifier
-from featcls.models._persist import TRUSTED_MODULES, load_model, save_model
+from featcls.models._persist import load_model, save_model
 from featcls.models._registry import IMAGE_MODELS, MODEL_NAMES, build_model, describe
 from featcls.models._svm import SVMClassifier
+from featcls.models._trust import UntrustedModelError, trusted_types
 from featcls.models._xgb import XGBoostClassifier
 
 __all__ = [
@@ -26,15 +28,17 @@ __all__ = [
     "MODELS",
     "MODEL_NAMES",
     "SEARCH_GRIDS",
-    "TRUSTED_MODULES",
+    "UntrustedModelError",
     "SVMClassifier",
     "SafeSMOTE",
     "XGBoostClassifier",
     "build_model",
     "describe",
     "describe_model",
+    "check_model_path",
     "load_model",
     "make_model",
     "random_augment",
     "save_model",
+    "trusted_types",
 ]

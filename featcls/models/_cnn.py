@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from featcls.data import as_sample_table
 from featcls.exceptions import DataWarning
 from featcls.models._cnn_data import decode_images
-from featcls.models._cnn_io import cpu_state, read_model, write_model
+from featcls.models._cnn_io import cpu_state, from_payload, read_model, write_model
 from featcls.models._cnn_setup import (
     ARCHITECTURES,
     FitRun,
@@ -737,6 +737,12 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     def load(cls, path: str | Path) -> CNNClassifier:
         """Read a model written by :meth:`save` (no code in the file is executed)."""
         return read_model(cls, path)
+
+    @classmethod
+    def from_payload(cls, payload: dict, path: str | Path) -> CNNClassifier:
+        """Rebuild a model from the plain data :meth:`load` reads (``path`` names
+        the file in messages)."""
+        return from_payload(cls, payload, path)
 
     def __getstate__(self):
         state = dict(super().__getstate__())

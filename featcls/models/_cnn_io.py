@@ -7,9 +7,11 @@ from typing import Any
 
 import numpy as np
 
+from featcls._files import atomic_path
 from featcls.models._cnn_setup import import_torch
+from featcls.models._formats import check_model_path
 
-__all__ = ["cpu_state", "read_model", "write_model"]
+__all__ = ["cpu_state", "from_payload", "read_model", "read_payload", "write_model"]
 
 _FILE_FORMAT = "featcls-cnn"
 #: 2: LipNet's second block became a strided convolution (version-1 LipNet weights
@@ -26,8 +28,7 @@ def write_model(est: Any, path: str | Path) -> Path:
     """Write a fitted estimator with ``torch.save``: parameters, fitted attributes and
     training history as plain data (JSON-able), the weights as a state dict."""
     torch = import_torch()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = check_model_path(path, torch_model=True)
     payload = {
         "format": _FILE_FORMAT,
         "version": _FILE_VERSION,
@@ -48,15 +49,16 @@ def write_model(est: Any, path: str | Path) -> Path:
         "extra": est._save_extra(),
         "state_dict": cpu_state(est.module_),
     }
-    torch.save(payload, path)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
     return path
 
 
-def read_model(cls: type, path: str | Path) -> Any:
-    """Read a file written by :func:`write_model` as an instance of ``cls``.
+def read_payload(path: str | Path) -> dict:
+    """Read the plain-data payload of a file written by :func:`write_model`.
 
     ``torch.load(weights_only=True)`` rebuilds only tensors and plain containers, so
-    nothing in the file is executed.
+    nothing in the file is executed; a pickle of anything else is refused.
     """
     torch = import_torch()
     path = Path(path)
@@ -65,7 +67,11 @@ def read_model(cls: type, path: str | Path) -> Any:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise ValueError(f"'{path}' is not a featcls CNN model file: {exc}") from exc
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        raise ValueError(
+            f"'{path}' is not a featcls CNN model file (torch refused it as "
+            f"weights-only data: {first})."
+        ) from exc
     if not isinstance(payload, dict) or payload.get("format") != _FILE_FORMAT:
         raise ValueError(f"'{path}' is not a featcls CNN model file.")
     if payload.get("version", 0) > _FILE_VERSION:
@@ -73,6 +79,16 @@ def read_model(cls: type, path: str | Path) -> Any:
             f"'{path}' was written by a newer featcls (file version "
             f"{payload['version']}); upgrade featcls to read it."
         )
+    return payload
+
+
+def read_model(cls: type, path: str | Path) -> Any:
+    """Read a file written by :func:`write_model` as an instance of ``cls``."""
+    return from_payload(cls, read_payload(path), path)
+
+
+def from_payload(cls: type, payload: dict, path: str | Path) -> Any:
+    """Rebuild an instance of ``cls`` from a payload of :func:`read_payload`."""
     if payload["estimator"] != cls.__name__:
         raise ValueError(
             f"'{path}' holds a {payload['estimator']}; load it with "

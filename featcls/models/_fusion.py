@@ -10,7 +10,7 @@ from sklearn.base import clone
 
 from featcls.features import FeatureExtractor
 from featcls.models._cnn import CNNClassifier
-from featcls.models._persist import TRUSTED_MODULES
+from featcls.models._trust import load_skops
 
 __all__ = ["FusionClassifier"]
 
@@ -22,16 +22,7 @@ def _dumps(obj) -> bytes:
 
 
 def _loads(data: bytes):
-    import skops.io as sio
-
-    untrusted = sio.get_untrusted_types(data=data)
-    foreign = [t for t in untrusted if t.split(".")[0] not in TRUSTED_MODULES]
-    if foreign:
-        raise ValueError(
-            "The saved feature extractor contains types featcls does not trust: "
-            f"{', '.join(foreign)}."
-        )
-    return sio.loads(data, trusted=untrusted)
+    return load_skops(data, what="The saved feature extractor of this fusion model")
 
 
 class FusionClassifier(CNNClassifier):

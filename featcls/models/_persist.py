@@ -1,72 +1,88 @@
-"""Saving and loading fitted models without executing code on load (skops)."""
+"""Saving and loading fitted models without executing code on load.
+
+Feature-table models go to ``.skops`` files (read back through the one trusted-type
+list of :mod:`featcls.models._trust`); CNN and fusion models go to ``.pt`` files of
+plain data and tensors (read back with ``torch.load(weights_only=True)``). The
+format follows the model, and a file name whose suffix names the other format is
+refused before anything is written.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import skops.io as sio
+from featcls._files import atomic_path
+from featcls.models._formats import SKOPS_SUFFIX, TORCH_SUFFIXES, check_model_path
+from featcls.models._trust import load_skops
 
-__all__ = ["TRUSTED_MODULES", "load_model", "save_model"]
+__all__ = ["load_model", "save_model"]
 
-#: Top-level packages whose types a model file may contain. skops rebuilds objects
-#: from their state instead of unpickling, and refuses any type not listed as trusted.
-TRUSTED_MODULES = (
-    "featcls",
-    "sklearn",
-    "imblearn",
-    "numpy",
-    "xgboost",
-    "scipy",
-    "builtins",
-    "collections",
-)
+def _is_torch_model(model: Any) -> bool:
+    from featcls.models._cnn import CNNClassifier
+
+    return isinstance(model, CNNClassifier)
 
 
 def save_model(model: Any, path: str | Path, *, metadata: dict | None = None) -> Path:
-    """Write a fitted model (and a metadata dict) to a ``.skops`` file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sio.dump({"model": model, "metadata": metadata or {}}, path)
+    """Write a fitted feature-table model (and a metadata dict) to a ``.skops`` file.
+
+    The file is written under a temporary name and renamed when complete. CNN and
+    fusion models have their own format: use their ``save`` method.
+    """
+    import skops.io as sio
+
+    if _is_torch_model(model):
+        raise ValueError(
+            f"{type(model).__name__} is saved with its own save() method to a .pt "
+            "file, not with save_model."
+        )
+    path = check_model_path(path, torch_model=False)
+    with atomic_path(path) as tmp:
+        sio.dump({"model": model, "metadata": metadata or {}}, tmp)
     return path
 
 
 def load_model(path: str | Path) -> tuple[Any, dict]:
-    """Read a model written by :func:`save_model` (or a CNN's ``save``).
+    """Read a model written by :func:`save_model` or by a CNN's ``save``.
 
-    Returns ``(model, metadata)``. Only types from :data:`TRUSTED_MODULES` are
-    rebuilt; a file that contains any other type is refused with the list of those
-    types — it is never loaded silently, and nothing in the file is executed as code.
-    CNN files (``.pt``) are read with ``torch.load(weights_only=True)``.
+    Returns ``(model, metadata)``. A ``.skops`` file is loaded only if every type it
+    names is one featcls writes itself (:func:`featcls.models._trust.trusted_types`);
+    anything else is refused with the list of those types, before any object is
+    built. ``.pt``/``.pth`` files are read with ``torch.load(weights_only=True)``,
+    which rebuilds only tensors and plain containers. Nothing in a model file is
+    ever executed.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no regular file at ``path``.
+    ValueError
+        If the file is not a featcls model file, or holds untrusted types
+        (:class:`~featcls.models._trust.UntrustedModelError`).
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No model file at '{path}'.")
-    if path.suffix in (".pt", ".pth"):
+    if path.suffix in TORCH_SUFFIXES:
         from featcls.models._cnn import CNNClassifier
+        from featcls.models._cnn_io import read_payload
         from featcls.models._fusion import FusionClassifier
 
-        try:
-            model = CNNClassifier.load(path)
-        except ValueError as exc:
-            if "FusionClassifier" not in str(exc):
-                raise
-            model = FusionClassifier.load(path)
+        payload = read_payload(path)
+        classes = {cls.__name__: cls for cls in (CNNClassifier, FusionClassifier)}
+        if payload["estimator"] not in classes:
+            raise ValueError(
+                f"'{path}' holds a {payload['estimator']!r}, which featcls cannot "
+                "load."
+            )
+        model = classes[payload["estimator"]].from_payload(payload, path)
         return model, {"model": type(model).__name__, "classes": list(model.classes_)}
-    try:
-        untrusted = sio.get_untrusted_types(file=path)
-    except Exception as exc:
+    if path.suffix != SKOPS_SUFFIX:
         raise ValueError(
-            f"'{path}' is not a featcls model file (skops format): {exc}"
-        ) from exc
-    foreign = [t for t in untrusted if t.split(".")[0] not in TRUSTED_MODULES]
-    if foreign:
-        raise ValueError(
-            f"Model file '{path}' contains types featcls does not trust: "
-            f"{', '.join(foreign)}. Inspect it with skops.io.get_untrusted_types and "
-            "load it yourself only if you trust its source."
+            f"'{path}' is not a featcls model file: expected a .skops or .pt file."
         )
-    content = sio.load(path, trusted=untrusted)
+    content = load_skops(path, what=f"Model file '{path}'")
     if not isinstance(content, dict) or "model" not in content:
         raise ValueError(f"'{path}' is a skops file but not a featcls model file.")
     return content["model"], content.get("metadata", {})
