@@ -6,11 +6,14 @@ import numpy as np
 from imblearn.over_sampling import SMOTE, RandomOverSampler
 from imblearn.pipeline import Pipeline
 from imblearn.under_sampling import RandomUnderSampler
+from scipy import sparse
+from sklearn.base import clone
 from sklearn.ensemble import RandomForestClassifier, VotingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils import _safe_indexing, check_random_state
 
 from featcls.models._svm import SVMClassifier
 from featcls.models._xgb import XGBoostClassifier
@@ -23,26 +26,65 @@ IMBALANCE_STRATEGIES = ("class_weight", "smote", "oversample", "undersample", "n
 
 
 class SafeSMOTE(SMOTE):
-    """SMOTE whose neighbour count shrinks to fit the smallest class of the fold.
+    """SMOTE whose neighbour count shrinks to fit each class of the fold.
 
     Plain SMOTE fails when a class has fewer than ``k_neighbors + 1`` training
     samples, which happens with rare classes inside cross-validation folds. Here
-    ``k`` becomes ``min(k_neighbors, smallest class − 1)``, and a class with a single
-    sample is oversampled by repetition instead.
+    each class to oversample uses ``k = min(k_neighbors, class size − 1)``
+    neighbours, and a class with a single sample (no neighbour to interpolate
+    with) is oversampled by repeating that sample. The number of samples made per
+    class always follows ``sampling_strategy`` (``sampling_strategy_`` after
+    fitting), as in :class:`imblearn.over_sampling.SMOTE`.
+
+    Attributes
+    ----------
+    sampling_strategy_ : dict
+        Class label → number of samples generated.
+    k_neighbors_ : dict
+        Class label → number of neighbours used (0: repeated).
+    nn_k_ : estimator
+        The validated nearest-neighbours estimator of ``k_neighbors``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.arange(24, dtype=float).reshape(12, 2)
+    >>> y = np.array([0] * 9 + [1] * 2 + [2])
+    >>> smote = SafeSMOTE(random_state=0)
+    >>> _, y_res = smote.fit_resample(X, y)
+    >>> np.bincount(y_res).tolist(), list(smote.k_neighbors_.values())
+    ([9, 9, 9], [1, 0])
     """
 
-    def fit_resample(self, X, y, **params):
-        counts = np.unique(y, return_counts=True)[1]
-        k = min(int(self.k_neighbors), int(counts.min()) - 1)
-        if k < 1:
-            sampler = RandomOverSampler(random_state=self.random_state)
-            return sampler.fit_resample(X, y)
-        smote = SMOTE(
-            sampling_strategy=self.sampling_strategy,
-            random_state=self.random_state,
-            k_neighbors=k,
+    def _fit_resample(self, X, y):
+        self._validate_estimator()
+        wanted = self.nn_k_.get_params().get("n_neighbors", 6) - 1
+        rng = np.random.default_rng(
+            check_random_state(self.random_state).randint(2**31)
         )
-        return smote.fit_resample(X, y)
+        X_parts, y_parts = [X.copy()], [y.copy()]
+        self.k_neighbors_ = {}
+        for label, n_new in self.sampling_strategy_.items():
+            if n_new == 0:
+                continue
+            members = np.flatnonzero(y == label)
+            k = min(wanted, len(members) - 1)
+            self.k_neighbors_[label] = max(k, 0)
+            if k < 1:
+                picked = members[rng.integers(len(members), size=n_new)]
+                X_parts.append(_safe_indexing(X, picked))
+                y_parts.append(y[picked])
+                continue
+            X_class = _safe_indexing(X, members)
+            nn = clone(self.nn_k_).set_params(n_neighbors=k + 1).fit(X_class)
+            neighbours = nn.kneighbors(X_class, return_distance=False)[:, 1:]
+            X_new, y_new = self._make_samples(
+                X_class, y.dtype, label, X_class, neighbours, n_new, 1.0
+            )
+            X_parts.append(X_new)
+            y_parts.append(y_new)
+        stack = sparse.vstack if sparse.issparse(X) else np.vstack
+        return stack(X_parts), np.hstack(y_parts)
 
 
 class AdaptiveStratifiedKFold(StratifiedKFold):

@@ -27,6 +27,8 @@ from featcls.models._cnn_setup import (
     batches,
     channel_stats,
     check_params,
+    epoch_order,
+    epoch_size,
     import_torch,
     is_int,
     num_threads,
@@ -65,9 +67,11 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     (``cv2.INTER_AREA``; the aspect ratio is not kept, a 1-pixel image becomes a
     constant image) and keeps them as one uint8 ``(N, C, S, S)`` tensor; 16-bit
     images are quantised to 8 bits and float images outside ``[0, 1]`` are min-max
-    scaled per image. Grey images give one channel, colour images three (alpha is
-    dropped, grey images are replicated when the set mixes both); images with more
-    than four channels keep them. Batches are normalised per channel (training-set
+    scaled per image. Grey images give one channel, colour images three (grey
+    images are replicated when the set mixes both); images with more channels keep
+    them all. A last channel that is constant (an opaque alpha of grey+alpha or
+    RGBA) is dropped with a warning; a varying fourth channel, such as a fourth
+    stain, is kept. Batches are normalised per channel (training-set
     mean and std) on the device. The ``mask`` column is ignored: the network sees
     the whole image.
 
@@ -134,6 +138,12 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     class_weight : {"balanced"} or None, default="balanced"
         ``"balanced"`` weights the loss of class ``c`` by ``n / (k * n_c)`` over the
         training part.
+    resample : {"oversample", "undersample"} or None, default=None
+        Resample the training part anew every epoch: ``"oversample"`` draws extra
+        images of the smaller classes (with replacement) up to the largest class,
+        ``"undersample"`` draws each class down to the smallest one. Validation
+        images are never resampled. Usually combined with ``class_weight=None``.
+        SMOTE is refused: interpolating between images is not meaningful.
     augment : bool or dict, default=True
         True: the augmentation described above; False: none; a dict: keyword
         arguments of :func:`random_augment` that change it, e.g.
@@ -225,6 +235,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         dropout: float = 0.2,
         label_smoothing: float = 0.0,
         class_weight: str | None = "balanced",
+        resample: str | None = None,
         augment: bool | dict = True,
         early_stopping: bool = True,
         patience: int = 5,
@@ -246,6 +257,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.dropout = dropout
         self.label_smoothing = label_smoothing
         self.class_weight = class_weight
+        self.resample = resample
         self.augment = augment
         self.early_stopping = early_stopping
         self.patience = patience
@@ -384,6 +396,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         run = FitRun(
             images=data,
             y=torch.as_tensor(y_idx, dtype=torch.int64, device=device),
+            y_idx=y_idx,
             extra=None
             if extra is None
             else torch.as_tensor(extra, dtype=torch.float32, device=device),
@@ -395,7 +408,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             shuffle_generator=torch.Generator().manual_seed(int(seeds[3])),
             augment_generator=torch.Generator(device=device).manual_seed(int(seeds[2])),
         )
-        steps = len(batches(train_idx, self.batch_size))
+        size = epoch_size(train_idx, y_idx, self.resample)
+        steps = len(batches(np.arange(size), self.batch_size))
         # foreach: one multi-tensor kernel per update instead of a Python loop over
         # the parameters (torch's default on the CPU); the same numbers to the bit.
         run.optimizer = torch.optim.AdamW(
@@ -478,8 +492,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         torch = import_torch()
         self.module_.train()
         reset_batch_norm_statistics(self.module_)
-        perm = torch.randperm(len(run.train_idx), generator=run.shuffle_generator)
-        order = run.train_idx[perm.numpy()]
+        order = epoch_order(
+            run.train_idx, run.y_idx, self.resample, run.shuffle_generator
+        )
         total = torch.zeros((), device=run.device)
         start = time.perf_counter()
         for idx in batches(order, self.batch_size):

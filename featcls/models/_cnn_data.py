@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 import cv2
 import numpy as np
@@ -10,6 +11,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from featcls.data import read_image, to_float
+from featcls.exceptions import DataWarning
 
 __all__ = ["decode_images", "luma"]
 
@@ -42,30 +44,52 @@ def _resize(image: np.ndarray, size: int) -> np.ndarray:
     return out[:, :, None] if out.ndim == 2 else out
 
 
-def _load_one(source, size: int) -> np.ndarray:
-    """One image as uint8 ``(size, size, c)``, c = 1 (grey), 3 (colour) or k > 4."""
+def _load_one(source, size: int) -> tuple[np.ndarray, bool]:
+    """One image as uint8 ``(size, size, c)`` with all its channels, and whether its
+    last channel is a constant alpha (grey+alpha or RGBA with one alpha value)."""
     name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
     image = read_image(source, name=name)
     if image.ndim == 2:
         image = image[:, :, None]
     c = image.shape[2]
-    if c == 2:  # grey + alpha
-        image = image[:, :, :1]
-    elif c == 4:  # RGBA
-        image = image[:, :, :3]
+    last = image[:, :, -1]
+    constant_alpha = c in (2, 4) and bool(last.min() == last.max())
     if image.dtype == np.uint8:
-        return _resize(np.ascontiguousarray(image), size)
+        return _resize(np.ascontiguousarray(image), size), constant_alpha
     values = to_float(image)
     if image.dtype.kind == "f":
         lo, hi = float(values.min()), float(values.max())
         if lo < 0.0 or hi > 1.0:  # arbitrary float range: min-max scale this image
             values = (values - lo) / (hi - lo if hi > lo else 1.0)
     values = _resize(np.ascontiguousarray(values), size)
-    return np.clip(values * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    out = np.clip(values * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return out, constant_alpha
 
 
-def _load_chunk(sources: list, size: int) -> list[np.ndarray]:
+def _load_chunk(sources: list, size: int) -> list[tuple[np.ndarray, bool]]:
     return [_load_one(s, size) for s in sources]
+
+
+def _drop_alpha(
+    loaded: list[tuple[np.ndarray, bool]], channels: int | None
+) -> list[np.ndarray]:
+    """Drop the last channel of images whose alpha is constant (it carries nothing),
+    unless the model takes that many channels; warn with the count."""
+    images, dropped = [], 0
+    for image, constant_alpha in loaded:
+        if constant_alpha and image.shape[2] != channels:
+            image, dropped = image[:, :, :-1], dropped + 1
+        images.append(image)
+    if dropped:
+        warnings.warn(
+            f"{dropped} of {len(images)} images have a constant last channel (an "
+            "opaque alpha channel: grey+alpha or RGBA); it was dropped and they are "
+            "used as grey or RGB. Images whose fourth channel varies (e.g. a fourth "
+            "stain) keep all their channels.",
+            DataWarning,
+            stacklevel=3,
+        )
+    return images
 
 
 def _target_channels(counts: set[int]) -> int:
@@ -76,8 +100,9 @@ def _target_channels(counts: set[int]) -> int:
     if len(counts) == 1:
         return counts.pop()
     raise ValueError(
-        "Images must all be grey or colour, or all have the same number of channels "
-        f"(more than 4); got channel counts {sorted(counts)}."
+        "Images must all be grey or colour, or all have the same number of channels; "
+        f"got channel counts {sorted(counts)} (after dropping constant alpha "
+        "channels)."
     )
 
 
@@ -104,10 +129,13 @@ def decode_images(
 ) -> np.ndarray:
     """Decode and resize every image of ``table`` into one uint8 array.
 
-    Images are read with :func:`featcls.data.read_image`; grey+alpha and RGBA lose
-    their alpha channel; 8-bit images are resized as they are, other integer dtypes
-    go through :func:`featcls.data.to_float` (16-bit is thus quantised to 8 bits) and
-    float images outside ``[0, 1]`` are min-max scaled per image. Every image is
+    Images are read with :func:`featcls.data.read_image` with all their channels.
+    A grey+alpha or RGBA image whose last channel is constant (an opaque alpha)
+    loses that channel, with a :class:`~featcls.exceptions.DataWarning` giving the
+    count; a varying fourth channel (a fourth stain) is kept. 8-bit images are
+    resized as they are, other integer dtypes go through
+    :func:`featcls.data.to_float` (16-bit is thus quantised to 8 bits) and float
+    images outside ``[0, 1]`` are min-max scaled per image. Every image is
     resized to ``size × size`` with ``cv2.INTER_AREA`` (aspect ratio not kept; a
     1-pixel image becomes a constant one). Masks are not used.
 
@@ -131,12 +159,13 @@ def decode_images(
     chunks = [sources[i : i + _CHUNK] for i in range(0, len(sources), _CHUNK)]
     workers = n_jobs if n_jobs is not None else min(4, os.cpu_count() or 1)
     if workers == 1 or len(chunks) == 1:
-        images = [im for chunk in chunks for im in _load_chunk(chunk, size)]
+        loaded = [im for chunk in chunks for im in _load_chunk(chunk, size)]
     else:
         done = Parallel(n_jobs=workers, prefer="threads")(
             delayed(_load_chunk)(chunk, size) for chunk in chunks
         )
-        images = [im for chunk in done for im in chunk]
+        loaded = [im for chunk in done for im in chunk]
+    images = _drop_alpha(loaded, channels)
     if channels is None:
         channels = _target_channels({im.shape[2] for im in images})
     out = np.empty((len(images), channels, size, size), dtype=np.uint8)

@@ -16,8 +16,11 @@ import numpy as np
 __all__ = [
     "ARCHITECTURES",
     "FitRun",
+    "RESAMPLE_STRATEGIES",
     "batches",
     "channel_stats",
+    "epoch_order",
+    "epoch_size",
     "check_params",
     "import_torch",
     "is_int",
@@ -91,6 +94,14 @@ def check_params(est: Any) -> None:
             raise _invalid(est, name, expected)
     if est.class_weight not in ("balanced", None):
         raise _invalid(est, "class_weight", "'balanced' or None")
+    if est.resample == "smote":
+        raise ValueError(
+            f"The 'resample' parameter of {type(est).__name__} cannot be 'smote': "
+            "SMOTE interpolates between feature vectors, which is not meaningful on "
+            "pixels. Use 'oversample', 'undersample' or class_weight='balanced'."
+        )
+    if est.resample not in (None, *RESAMPLE_STRATEGIES):
+        raise _invalid(est, "resample", "None, 'oversample' or 'undersample'")
     if isinstance(est.augment, dict):
         from featcls.models._cnn_augment import AUGMENT_OPTIONS
 
@@ -225,6 +236,50 @@ def batches(order: np.ndarray, size: int) -> list[np.ndarray]:
     return out
 
 
+#: How a CNN may resample its training images per epoch (``resample`` parameter).
+RESAMPLE_STRATEGIES = ("oversample", "undersample")
+
+
+def epoch_order(train_idx: np.ndarray, y_idx: np.ndarray, how: str | None, generator):
+    """The training indices of one epoch, shuffled with the torch ``generator``.
+
+    ``how=None`` shuffles ``train_idx``. ``"oversample"`` keeps every image and
+    draws, with replacement, extra images of each smaller class until every class
+    has as many as the largest one; ``"undersample"`` draws, without replacement,
+    as many images of each class as the smallest one has. The draws are new every
+    epoch, so undersampling sees every image over the epochs. Like imbalanced-learn's
+    ``RandomOverSampler`` / ``RandomUnderSampler``, but on the indices of the
+    training part only (never the validation or the test images).
+    """
+    import torch
+
+    if how is None:
+        perm = torch.randperm(len(train_idx), generator=generator)
+        return train_idx[perm.numpy()]
+    labels = y_idx[train_idx]
+    members = [train_idx[labels == c] for c in np.unique(labels)]
+    sizes = [len(m) for m in members]
+    parts = []
+    for m in members:
+        if how == "oversample":
+            extra = torch.randint(len(m), (max(sizes) - len(m),), generator=generator)
+            parts += [m, m[extra.numpy()]]
+        else:
+            parts.append(
+                m[torch.randperm(len(m), generator=generator).numpy()][: min(sizes)]
+            )
+    order = np.concatenate(parts)
+    return order[torch.randperm(len(order), generator=generator).numpy()]
+
+
+def epoch_size(train_idx: np.ndarray, y_idx: np.ndarray, how: str | None) -> int:
+    """Number of images :func:`epoch_order` yields per epoch."""
+    if how is None:
+        return len(train_idx)
+    counts = np.unique(y_idx[train_idx], return_counts=True)[1]
+    return len(counts) * int(counts.max() if how == "oversample" else counts.min())
+
+
 def channel_stats(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and standard deviation of uint8 images, on the [0, 1] scale.
 
@@ -255,6 +310,7 @@ class FitRun:
     device: Any
     mean: Any  # (1, C, 1, 1) float tensors on the device
     std: Any
+    y_idx: np.ndarray | None = None  # the same labels as a numpy array
     optimizer: Any = None
     scheduler: Any = None
     criterion: Any = None

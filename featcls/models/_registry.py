@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from featcls.models._classical import MODELS, describe_model, make_model
+from featcls.models._classical import (
+    IMBALANCE_STRATEGIES,
+    MODELS,
+    describe_model,
+    make_model,
+)
 from featcls.models._cnn import CNNClassifier
-from featcls.models._cnn_setup import import_torch
+from featcls.models._cnn_setup import RESAMPLE_STRATEGIES, import_torch
 from featcls.models._fusion import FusionClassifier
 
 __all__ = ["IMAGE_MODELS", "MODEL_NAMES", "build_model", "describe"]
@@ -38,11 +43,12 @@ def build_model(
     """The estimator behind a model name of :data:`MODEL_NAMES`.
 
     Classical names go to :func:`make_model`. CNNs and ``fusion`` take the images;
-    they handle imbalance with class weights (``imbalance="none"`` turns them off;
-    resampling strategies fall back to class weights, as resampling images is not
-    supported), have no grid search, and ``fusion`` uses ``features`` (a
-    FeatureExtractor) for its hand-crafted branch. ``cnn_params`` overrides CNN
-    parameters (``max_epochs``, ``input_size`` ...).
+    ``imbalance="class_weight"`` weights their loss, ``"oversample"`` and
+    ``"undersample"`` resample their training images every epoch (``resample``),
+    ``"none"`` does neither, and ``"smote"`` is refused (interpolating between
+    images is not meaningful). They have no grid search, and ``fusion`` uses
+    ``features`` (a FeatureExtractor) for its hand-crafted branch. ``cnn_params``
+    overrides CNN parameters (``max_epochs``, ``input_size`` ...).
     """
     if name not in IMAGE_MODELS:
         if name not in MODEL_NAMES:
@@ -56,12 +62,24 @@ def build_model(
             random_state=random_state,
             n_jobs=n_jobs,
         )
+    if imbalance not in IMBALANCE_STRATEGIES:
+        raise ValueError(
+            f"Unknown imbalance strategy {imbalance!r}. Choose one of "
+            f"{', '.join(IMBALANCE_STRATEGIES)}."
+        )
+    if imbalance == "smote":
+        raise ValueError(
+            f"The smote remedy cannot be used with the image model {name!r}: SMOTE "
+            "interpolates between feature vectors, which is not meaningful on "
+            "pixels. Use class_weight, oversample or undersample for image models."
+        )
     import_torch()  # fail now, with how to install it, not in every fold
     architecture, _ = IMAGE_MODELS[name]
     params = {
         "architecture": architecture,
         "random_state": random_state,
-        "class_weight": None if imbalance == "none" else "balanced",
+        "class_weight": "balanced" if imbalance == "class_weight" else None,
+        "resample": imbalance if imbalance in RESAMPLE_STRATEGIES else None,
         **(cnn_params or {}),
     }
     if name == "fusion":

@@ -29,6 +29,11 @@ __all__ = ["SVMClassifier"]
 
 #: Upper bound (bytes) of one block of test-side kernel values at predict time.
 _BLOCK_BYTES = 64 * 2**20
+#: Test rows per distance computation. BLAS may sum a matrix product in another
+#: order for another number of rows, so distances are always computed on chunks
+#: of this many rows starting at row 0, whatever the block size: predicting in
+#: blocks gives the same bits as predicting at once.
+_CHUNK_ROWS = 128
 
 
 def _rbf_from_sq_dist(sq_dist: np.ndarray, gamma: float) -> np.ndarray:
@@ -265,14 +270,17 @@ class SVMClassifier(ClassifierMixin, BaseEstimator):
         n_train = self.svc_.shape_fit_[0]
         support = self.svc_.support_
         rows = max(1, _BLOCK_BYTES // (8 * max(n_train, 1)))
+        rows = max(1, rows // _CHUNK_ROWS) * _CHUNK_ROWS  # blocks of whole chunks
         out = []
         for block in gen_batches(len(X), rows):
             kernel = np.zeros((block.stop - block.start, n_train))
-            if len(support):
+            for chunk in gen_batches(block.stop - block.start, _CHUNK_ROWS):
+                if not len(support):
+                    break
                 sq_dist = euclidean_distances(
-                    X[block], self.support_vectors_, squared=True
+                    X[block][chunk], self.support_vectors_, squared=True
                 )
-                kernel[:, support] = _rbf_from_sq_dist(sq_dist, self.gamma_)
+                kernel[chunk, support] = _rbf_from_sq_dist(sq_dist, self.gamma_)
             out.append(getattr(self.svc_, method)(kernel))
         return np.concatenate(out)
 

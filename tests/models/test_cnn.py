@@ -591,3 +591,116 @@ def test_fusion_declares_every_cnn_parameter_with_the_same_default():
     cnn = CNNClassifier().get_params()
     fusion = FusionClassifier().get_params()
     assert {k: fusion.get(k, "missing") for k in cnn} == cnn
+
+
+# -- every channel, and resampling per epoch --------------------------------------
+def _four_stains(X):
+    """(N, S, S, 4) images: three copies of the grey image and a varying fourth
+    stain that alone tells the classes apart."""
+    rng = np.random.default_rng(1)
+    stack = np.repeat(X[..., None], 4, axis=3)
+    stack[..., 3] = rng.integers(0, 60, X.shape, dtype=np.uint8)
+    return stack
+
+
+def test_a_varying_fourth_channel_is_a_channel_not_alpha(data):
+    X, y = data
+    images = _four_stains(X[:24])
+    clf = CNNClassifier(max_epochs=1, early_stopping=False, **FAST)
+    clf.fit(images, y[:24])
+    assert clf.n_channels_ == 4
+    assert len(clf.channel_mean_) == 4
+    first = next(m for m in clf.module_.modules() if isinstance(m, torch.nn.Conv2d))
+    assert first.in_channels == 4
+    # the fourth channel changes the output: it is read, not dropped
+    other = images.copy()
+    other[..., 3] = 255 - other[..., 3]
+    assert not np.allclose(clf.predict_proba(images), clf.predict_proba(other))
+    # a constant fourth channel at predict time stays a channel of this model
+    flat = images.copy()
+    flat[..., 3] = 255
+    assert clf.predict_proba(flat).shape == (24, 2)
+
+
+def test_rgba_with_an_opaque_alpha_is_used_as_rgb_and_says_so(data):
+    X, y = data
+    rgba = np.repeat(X[:24, ..., None], 4, axis=3)
+    rgba[..., 3] = 255
+    clf = CNNClassifier(max_epochs=1, early_stopping=False, **FAST)
+    with pytest.warns(DataWarning, match="24 of 24 images have a constant last"):
+        clf.fit(rgba, y[:24])
+    assert clf.n_channels_ == 3
+
+
+def _recorded_batches(resample, X, y, **params):
+    class Recording(CNNClassifier):
+        def _train_step(self, run, idx):
+            seen.append((len(self.history_), np.array(idx)))
+            return super()._train_step(run, idx)
+
+    seen = []
+    clf = Recording(resample=resample, class_weight=None, **FAST, **params)
+    clf.fit(X, y)
+    epochs = {}
+    for epoch, idx in seen:
+        epochs.setdefault(epoch, []).append(idx)
+    return clf, [np.concatenate(v) for _, v in sorted(epochs.items())]
+
+
+@pytest.mark.parametrize("resample", ["oversample", "undersample"])
+def test_cnn_resamples_its_training_images_every_epoch(data, resample):
+    X, y = data
+    keep = np.r_[np.flatnonzero(y == "disk")[:30], np.flatnonzero(y == "ring")[:10]]
+    images, labels = X[keep], y[keep]
+    clf, epochs = _recorded_batches(
+        resample, images, labels, max_epochs=3, early_stopping=False
+    )
+    target = 30 if resample == "oversample" else 10
+    for order in epochs:
+        counts = pd.Series(labels[order]).value_counts()
+        assert counts.to_dict() == {"disk": target, "ring": target}
+        if resample == "oversample":  # every image, plus drawn repeats
+            assert set(order) == set(range(len(labels)))
+        else:  # no image twice within an epoch
+            assert len(set(order)) == len(order)
+    assert not np.array_equal(epochs[0], epochs[1])  # new draws each epoch
+
+
+def test_cnn_resampling_never_touches_the_validation_images(data):
+    X, y = data
+    keep = np.r_[np.flatnonzero(y == "disk")[:40], np.flatnonzero(y == "ring")[:12]]
+    images, labels = X[keep], y[keep]
+    clf, epochs = _recorded_batches(
+        "oversample", images, labels, max_epochs=2, validation_fraction=0.25
+    )
+    plain, plain_epochs = _recorded_batches(
+        None, images, labels, max_epochs=2, validation_fraction=0.25
+    )
+    train = set(plain_epochs[0])  # the same seeded split either way
+    assert len(train) < len(labels)
+    for order in epochs:
+        assert set(order) == train
+
+
+def test_cnn_refuses_smote_and_the_registry_maps_remedies():
+    from featcls.models import build_model
+
+    with pytest.raises(ValueError, match="SMOTE interpolates between feature"):
+        CNNClassifier(resample="smote").fit(np.zeros((4, 8, 8)), [0, 1, 0, 1])
+    with pytest.raises(ValueError, match="The 'resample' parameter of CNNClassifier"):
+        CNNClassifier(resample="under").fit(np.zeros((4, 8, 8)), [0, 1, 0, 1])
+    for name in ("cnn", "fusion"):
+        with pytest.raises(ValueError, match="smote remedy cannot be used with"):
+            build_model(name, imbalance="smote")
+        over = build_model(name, imbalance="oversample")
+        assert (over.resample, over.class_weight) == ("oversample", None)
+        weighted = build_model(name, imbalance="class_weight")
+        assert (weighted.resample, weighted.class_weight) == (None, "balanced")
+        none = build_model(name, imbalance="none")
+        assert (none.resample, none.class_weight) == (None, None)
+
+
+def test_compare_refuses_smote_for_image_models_before_fitting(data):
+    X, y = data
+    with pytest.raises(ValueError, match="smote remedy cannot be used with"):
+        compare(["svm", "cnn"], X[:20], y[:20], cv=2, imbalance="smote")

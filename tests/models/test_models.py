@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.validation import check_is_fitted
 
 from featcls.models import (
     IMBALANCE_STRATEGIES,
@@ -95,6 +96,45 @@ def test_safe_smote_survives_tiny_classes():
     assert (np.unique(yr, return_counts=True)[1] == 20).all()
     Xr, yr = SafeSMOTE(random_state=0).fit_resample(X[:22], y[:22])
     assert (np.unique(yr, return_counts=True)[1] == 20).all()
+
+
+def test_safe_smote_follows_sampling_strategy_with_a_single_sample_class():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3))
+    y = np.array([0] * 29 + [1])
+    smote = SafeSMOTE(sampling_strategy={1: 5}, random_state=0)
+    Xr, yr = smote.fit_resample(X, y)
+    assert np.bincount(yr).tolist() == [29, 5]
+    np.testing.assert_array_equal(Xr[yr == 1], np.repeat(X[y == 1], 5, axis=0))
+    check_is_fitted(smote)
+    assert smote.sampling_strategy_ == {1: 4}
+    assert smote.k_neighbors_ == {1: 0}
+
+
+def test_safe_smote_uses_each_class_own_neighbour_count():
+    """A tiny class does not shrink the neighbourhood of the others."""
+    from imblearn.over_sampling import SMOTE
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(52, 3))
+    y = np.array([0] * 40 + [1] * 10 + [2] * 2)
+    smote = SafeSMOTE(sampling_strategy={1: 40}, random_state=0)
+    Xr, yr = smote.fit_resample(X, y)
+    plain_X, plain_y = SMOTE(sampling_strategy={1: 40}, random_state=0).fit_resample(
+        X, y
+    )
+    np.testing.assert_array_equal(Xr, plain_X)
+    np.testing.assert_array_equal(yr, plain_y)
+    assert smote.k_neighbors_ == {1: 5}
+
+
+@pytest.mark.parametrize("imbalance", ["smote", "oversample", "undersample"])
+def test_resampling_pipelines_accept_labels_that_are_not_arrays(imbalance):
+    from sklearn.utils.estimator_checks import check_classifier_data_not_an_array
+
+    check_classifier_data_not_an_array(
+        "svm", make_model("svm", imbalance=imbalance, random_state=0)
+    )
 
 
 def test_xgboost_balanced_weights_help_the_rare_class(imbalanced):

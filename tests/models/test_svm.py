@@ -92,12 +92,17 @@ def test_rare_classes_shrink_the_folds_or_fall_back_to_softmax():
     np.testing.assert_array_equal(model.predict(X_test), svc.predict(X_test))
 
 
-def test_prediction_in_blocks_equals_prediction_at_once(monkeypatch):
-    X, y, X_test = _problem(4)
+@pytest.mark.parametrize("block_rows", [1, 7, 130, 300])
+def test_prediction_in_blocks_equals_prediction_at_once(monkeypatch, block_rows):
+    """Exact by construction: distances are always computed on the same chunks of
+    test rows, whatever the block size that bounds memory."""
+    X, y, _ = _problem(4)
+    X_test = np.random.default_rng(1).normal(size=(700, X.shape[1])) * 1.3
     model = SVMClassifier().fit(X, y)
     at_once = model.predict_proba(X_test), model.predict(X_test)
-    # A block of 7 rows of kernel values against the 90 training rows.
-    monkeypatch.setattr(sys.modules[SVMClassifier.__module__], "_BLOCK_BYTES", 8 * 630)
+    module = sys.modules[SVMClassifier.__module__]
+    # Blocks of ``block_rows`` rows of kernel values against the 90 training rows.
+    monkeypatch.setattr(module, "_BLOCK_BYTES", 8 * 90 * block_rows)
     np.testing.assert_array_equal(model.predict_proba(X_test), at_once[0])
     np.testing.assert_array_equal(model.predict(X_test), at_once[1])
 
