@@ -6,6 +6,7 @@ output. Failures exit with status 1 and one clear line on stderr.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import warnings
 from enum import Enum
@@ -227,6 +228,51 @@ def fail(message: str) -> None:
     raise typer.Exit(code=1)
 
 
+def option_name(name: str) -> str:
+    """The command-line option of a parameter name: ``n_jobs`` → ``--n-jobs``."""
+    return "--" + name.replace("_", "-")
+
+
+#: Library parameters that messages name (featcls.exceptions.Setting) → the option
+#: that sets them here, where the two names differ.
+_OPTION_OF_PARAMETER = {"drop_rare_classes": "drop_rare", "cv": "folds"}
+
+
+def cli_spelling(setting) -> str:
+    """A library setting as the command line spells it.
+
+    ``on_error='skip'`` → ``--on-error skip``, ``drop_rare_classes=True`` →
+    ``--drop-rare``, ``cv=2`` → ``--folds 2``.
+    """
+    option = option_name(_OPTION_OF_PARAMETER.get(setting.name, setting.name))
+    if isinstance(setting.value, bool):
+        return option if setting.value else f"no {option}"
+    return f"{option} {setting.value}"
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Print a warning as one line, ``featcls: warning: ...``.
+
+    Python's format (``file.py:319: FeatureWarning`` and a line of featcls's
+    source) means nothing to a user of the command line. Warnings of other
+    libraries keep their category's name at the end.
+    """
+    from featcls.exceptions import DataWarning, FeatureWarning
+
+    text = " ".join(str(message).split())
+    if not issubclass(category, (DataWarning, FeatureWarning)):
+        text = f"{text} ({category.__name__})"
+    typer.echo(f"featcls: warning: {text}", err=True)
+
+
+@contextlib.contextmanager
+def warnings_as_lines():
+    """Show every warning raised in the body as one ``featcls: warning:`` line."""
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        yield
+
+
 def load_dataset(
     *,
     data,
@@ -247,17 +293,7 @@ def load_dataset(
     from featcls.data import load_builtin, load_folder, load_manifest
     from featcls.exceptions import DataWarning
 
-    given = [
-        opt
-        for opt, v in (
-            ("--data", data),
-            ("--manifest", manifest),
-            ("--dataset", dataset),
-        )
-        if v is not None
-    ]
-    if len(given) > 1:
-        fail(f"give one dataset, not {' and '.join(given)}.")
+    check_dataset_options(data=data, manifest=manifest, dataset=dataset, target=target)
     on_error = on_error.value
     with warnings.catch_warnings():
         # Skipped files are listed by the command itself, one per line.
@@ -284,6 +320,49 @@ def load_dataset(
     if target is not None:
         kwargs["target"] = target
     return load_builtin(name, **kwargs)
+
+
+def check_dataset_options(*, data, manifest, dataset, target) -> None:
+    """Stop with one line if the dataset options do not name one usable dataset."""
+    import inspect
+
+    from featcls.data import BUILTIN_DATASETS
+
+    given = [
+        opt
+        for opt, v in (
+            ("--data", data),
+            ("--manifest", manifest),
+            ("--dataset", dataset),
+        )
+        if v is not None
+    ]
+    if len(given) > 1:
+        fail(f"give one dataset, not {' and '.join(given)}.")
+    if dataset is not None and dataset not in BUILTIN_DATASETS:
+        fail(
+            f"--dataset {dataset!r} is not a built-in dataset; choose one of "
+            f"{', '.join(BUILTIN_DATASETS)} (see 'featcls datasets')."
+        )
+    if target is None:
+        return
+    with_targets = [
+        name
+        for name, loader in BUILTIN_DATASETS.items()
+        if "target" in inspect.signature(loader).parameters
+    ]
+    if data is not None or manifest is not None:
+        fail(
+            f"--target applies to a built-in --dataset ({', '.join(with_targets)}); "
+            f"with {given[0]} the labels come from "
+            + ("the class folders." if data is not None else "--label-col.")
+        )
+    name = dataset or "synthetic"
+    if name not in with_targets:
+        fail(
+            f"--target does not apply to --dataset {name}, which has one target; "
+            f"built-in datasets with a choice of targets: {', '.join(with_targets)}."
+        )
 
 
 _DATASET_KEYS = (
@@ -344,11 +423,16 @@ def command_line(ctx: typer.Context, values: dict) -> str:
 
 
 def run_guarded(func):
-    """Call ``func``; turn the errors a user can fix into one line and exit 1."""
-    from featcls.exceptions import ImageReadError
+    """Call ``func``; turn the errors a user can fix into one line and exit 1.
+
+    Settings named in featcls's messages are spelt as options (``--on-error
+    skip``), and warnings are shown as one line each.
+    """
+    from featcls.exceptions import ImageReadError, spell_message
 
     try:
-        return func()
+        with warnings_as_lines():
+            return func()
     except typer.Exit:
         raise
     except (
@@ -359,7 +443,76 @@ def run_guarded(func):
         TypeError,
         OSError,
     ) as exc:
-        fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        text = spell_message(exc, cli_spelling)
+        fail(text.splitlines()[0] if text else type(exc).__name__)
+
+
+#: Smallest value of each integer option, checked before any work (also for
+#: values read from --config). image_size: the synthetic generator's minimum;
+#: cnn_size: the CNN's smallest input (both check it again themselves).
+_AT_LEAST = {
+    "n_samples": 1,
+    "image_size": 16,
+    "folds": 2,
+    "repeats": 1,
+    "cnn_epochs": 1,
+    "cnn_size": 8,
+}
+
+
+def check_options(values: dict) -> None:
+    """Stop with one line on an option value that cannot work, before any work.
+
+    Covers the integer options of :data:`_AT_LEAST` and ``--n-jobs`` (a number of
+    workers >= 1, or -1 for all cores), for whichever of them ``values`` holds.
+    """
+    for name, low in _AT_LEAST.items():
+        value = values.get(name)
+        if value is not None and value < low:
+            fail(f"{option_name(name)} must be {low} or more. Got {value}.")
+    n_jobs = values.get("n_jobs")
+    if n_jobs is not None and n_jobs < 1 and n_jobs != -1:
+        fail(
+            "--n-jobs must be a number of worker processes (1 or more), or -1 for "
+            f"all cores. Got {n_jobs}."
+        )
+
+
+def _existing_ancestor(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_out_file(out: Path) -> None:
+    """Stop with one line, before any work, if ``--out`` cannot be a file."""
+    if out.is_dir():
+        fail(f"--out '{out}' is a folder; give a file name.")
+    ancestor = _existing_ancestor(out.parent)
+    if not ancestor.is_dir():
+        fail(f"--out '{out}': '{ancestor}' is a file, not a folder.")
+
+
+def check_out_dir(out: Path) -> None:
+    """Stop with one line, before any work, if ``--out`` cannot be a folder."""
+    ancestor = _existing_ancestor(out)
+    if ancestor.is_dir():
+        return
+    if ancestor == out.absolute():
+        fail(
+            f"--out '{out}' is a file; the results go into a folder (report.html, "
+            "results.json, CSVs): give a folder name."
+        )
+    fail(f"--out '{out}': '{ancestor}' is a file, so the folder cannot be made.")
+
+
+def echo_skipped(skipped) -> None:
+    """List the files a dataset skipped (``--on-error skip``), one per line."""
+    if len(skipped):
+        typer.echo(f"{len(skipped)} file(s) skipped:", err=True)
+        for row in skipped.itertuples():
+            typer.echo(f"  {row.path}: {row.reason}", err=True)
 
 
 # -- commands -------------------------------------------------------------------------
@@ -408,10 +561,13 @@ def extract(
 
     import pandas as pd
 
+    from featcls._files import atomic_path
     from featcls.features import FeatureExtractor
 
     if out.suffix.lower() not in (".parquet", ".csv"):
         fail(f"--out must end in .parquet or .csv, got {out.name!r}.")
+    check_out_file(out)
+    check_options(ctx.params)
 
     def work():
         start = time.perf_counter()
@@ -436,21 +592,18 @@ def extract(
         if ds.groups is not None:
             front["group"] = ds.groups
         result = pd.concat([front, table], axis=1)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if out.suffix.lower() == ".csv":
-            result.to_csv(out, index=False)
-        else:
-            result.to_parquet(out, index=False)
+        with atomic_path(out) as part:  # a killed run leaves no half-written table
+            if out.suffix.lower() == ".csv":
+                result.to_csv(part, index=False)
+            else:
+                result.to_parquet(part, index=False)
         seconds = time.perf_counter() - start
         n_features = len(fx.get_feature_names_out())
         typer.echo(
             f"{len(result)} images × {n_features} features → {out} ({seconds:.1f} s)",
             err=True,
         )
-        if len(ds.skipped):
-            typer.echo(f"{len(ds.skipped)} file(s) skipped:", err=True)
-            for row in ds.skipped.itertuples():
-                typer.echo(f"  {row.path}: {row.reason}", err=True)
+        echo_skipped(ds.skipped)
 
     run_guarded(work)
 
@@ -486,7 +639,7 @@ def predefined_splits(table, column: str) -> list[tuple]:
         first = int(np.flatnonzero(bad.to_numpy())[0])
         fail(
             f"--fold-col {column!r}: fold numbers must be integers >= -1 (-1: always "
-            f"in training); got {table[column].iloc[first]!r} for "
+            f"in training); got '{table[column].iloc[first]}' for "
             f"'{table['image'].iloc[first]}'."
         )
     splits = list(PredefinedSplit(values.to_numpy(dtype=int)).split())
@@ -499,7 +652,12 @@ def predefined_splits(table, column: str) -> list[tuple]:
 
 
 def _apply_config(ctx: typer.Context, config: Path | None, values: dict) -> dict:
-    """Settings from a TOML file, for every option not given on the command line."""
+    """Settings from a TOML file, for every option not given on the command line.
+
+    Each value is converted and checked as the option's own value would be, so a
+    bad value (``imbalance = "smoot"``, ``folds = "three"``) stops with one line
+    naming the setting and the file, before any work.
+    """
     if config is None:
         return values
     try:
@@ -508,16 +666,23 @@ def _apply_config(ctx: typer.Context, config: Path | None, values: dict) -> dict
         import tomli as tomllib
 
     try:
-        settings = tomllib.loads(config.read_text())
+        settings = tomllib.loads(config.read_text(encoding="utf-8"))
     except FileNotFoundError:
         fail(f"config file '{config}' does not exist.")
+    except IsADirectoryError:
+        fail(f"--config '{config}' is a folder; give a TOML file.")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read config file '{config}': {exc}")
     except tomllib.TOMLDecodeError as exc:
         fail(f"config file '{config}' is not valid TOML: {exc}")
     settings = settings.get("compare", settings)
+    if not isinstance(settings, dict):
+        fail(f"config file '{config}': [compare] must be a table of settings.")
+    params = {p.name: p for p in ctx.command.params}
     out = dict(values)
     for key, value in settings.items():
         name = key.replace("-", "_")
-        if name not in values:
+        if name not in values or name == "config":
             fail(
                 f"unknown setting {key!r} in '{config}'; settings are the options of "
                 "'featcls compare' (e.g. models, folds, seed)."
@@ -527,16 +692,22 @@ def _apply_config(ctx: typer.Context, config: Path | None, values: dict) -> dict
             continue  # the command line wins
         if isinstance(value, list):
             value = ",".join(str(v) for v in value)
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, dict):
+            fail(f"setting {key!r} in '{config}' is a table; give a single value.")
         current = values[name]
-        if isinstance(current, Enum):
-            value = type(current)(value)
-        elif isinstance(current, Path) or (current is None and name in _PATH_OPTIONS):
-            value = Path(value)
-        out[name] = value
+        choices = [e.value for e in type(current)] if isinstance(current, Enum) else []
+        if choices and value not in choices:
+            fail(
+                f"setting {key!r} in '{config}' must be one of {', '.join(choices)}; "
+                f"got {value!r}."
+            )
+        try:  # the option's own conversion: type, choices (enums), paths
+            out[name] = params[name].process_value(ctx, str(value))
+        except typer.BadParameter as exc:
+            fail(f"setting {key!r} in '{config}': {exc.message} (got {value!r}).")
     return out
-
-
-_PATH_OPTIONS = {"data", "masks", "manifest", "cache_dir", "out"}
 
 
 @app.command()
@@ -658,11 +829,14 @@ def compare(
     Every model runs on the same stratified (or grouped, or --fold-col predefined)
     folds; the leaderboard of macro-F1 is printed and report.html, results.json and
     CSVs are written to --out. With no dataset option it runs on the built-in
-    synthetic dataset.
+    synthetic dataset. A model that fails on every fold makes the run exit with
+    status 1, once the report (with the tracebacks) is written.
     """
     from types import SimpleNamespace
 
     v = SimpleNamespace(**_apply_config(ctx, config, dict(ctx.params)))
+    check_options(vars(v))
+    check_out_dir(v.out)
 
     def work():
         from featcls.evaluation import compare as run_compare
@@ -717,16 +891,43 @@ def compare(
             f"{result.timing['total']:.1f} s"
         )
         if result.settings.get("dropped_classes"):
-            typer.echo(f"left out rare classes: {result.settings['dropped_classes']}")
+            dropped = ", ".join(f"'{c}'" for c in result.settings["dropped_classes"])
+            typer.echo(f"left out rare classes (--drop-rare): {dropped}")
         typer.echo(result.summary())
+        echo_skipped(ds.skipped)
         failed = result.errors()
         if len(failed):
             typer.echo(
                 f"{len(failed)} fold(s) failed; tracebacks in the report.", err=True
             )
         typer.echo(f"report: {paths['report']}")
+        fail_if_a_model_failed_everywhere(result, paths["report"])
 
     run_guarded(work)
+
+
+def fail_if_a_model_failed_everywhere(result, report: Path) -> None:
+    """Exit 1, with one line per model, if a model failed on every fold.
+
+    Called once the outputs are written, so the report holds the tracebacks. A
+    model that failed on some folds only is reported, not fatal.
+    """
+    errors = result.errors()
+    failed_everywhere = [
+        m
+        for m in result.models
+        if result.folds and (errors["model"] == m).sum() == len(result.folds)
+    ]
+    for model in failed_everywhere:
+        first = errors.loc[errors["model"] == model, "error"].iloc[0] or ""
+        last_line = (first.strip().splitlines() or ["unknown error"])[-1]
+        typer.echo(
+            f"featcls: error: {model} failed on every fold ({last_line}); the "
+            f"tracebacks are in {report}.",
+            err=True,
+        )
+    if failed_everywhere:
+        raise typer.Exit(code=1)
 
 
 @app.command()
@@ -744,6 +945,8 @@ def report(
     ] = None,
 ) -> None:
     """Re-render the HTML report from results.json, without refitting anything."""
+    if out is not None:
+        check_out_file(out)
 
     def work():
         from featcls.evaluation import ComparisonResult
@@ -769,11 +972,15 @@ def train(
         ),
     ] = "svm",
     out: Annotated[
-        Path,
+        Path | None,
         typer.Option(
-            "--out", "-o", help="Model file (.skops: loads without executing code)."
+            "--out",
+            "-o",
+            help="Model file; neither format executes code on loading. Default: "
+            "model.skops, or model.pt for CNN and fusion models; a suffix that does "
+            "not fit the model stops before training.",
         ),
-    ] = Path("model.skops"),
+    ] = None,
     data: DataOpt = None,
     masks: MasksOpt = None,
     manifest: ManifestOpt = None,
@@ -797,12 +1004,23 @@ def train(
     on_error: OnErrorOpt = OnError.raise_,
 ) -> None:
     """Fit feature extraction + a model on all images and save it for 'predict'."""
+    from featcls.models import IMAGE_MODELS, MODEL_NAMES, check_model_path
+
+    if model not in MODEL_NAMES:
+        fail(f"Unknown model {model!r}. Known models: {', '.join(MODEL_NAMES)}.")
+    torch_model = model in IMAGE_MODELS
+    out = out or Path("model.pt" if torch_model else "model.skops")
+    check_options(ctx.params)
+    # The file format follows the model: refuse a mismatched suffix before fitting.
+    run_guarded(lambda: check_model_path(out, torch_model=torch_model))
+    check_out_file(out)
 
     def work():
         from imblearn.pipeline import Pipeline
+        from sklearn.pipeline import Pipeline as SklearnPipeline
 
         from featcls.features import FeatureExtractor
-        from featcls.models import IMAGE_MODELS, build_model, save_model
+        from featcls.models import build_model, save_model
 
         ds = dataset_from(ctx.params)
         if ds.y is None:
@@ -817,11 +1035,18 @@ def train(
         estimator = build_model(
             model, imbalance=imbalance.value, random_state=seed, features=extractor
         )
-        if model in IMAGE_MODELS:  # torch weights, loaded with weights_only=True
+        if torch_model:  # torch weights, loaded with weights_only=True
             estimator.fit(ds.X, ds.y)
             estimator.save(out)
         else:
-            pipe = Pipeline([("features", extractor), *estimator.steps])
+            # A pipeline's steps follow the extractor; any other estimator (the
+            # ensemble's soft vote) is one step.
+            steps = (
+                estimator.steps
+                if isinstance(estimator, SklearnPipeline)
+                else [("model", estimator)]
+            )
+            pipe = Pipeline([("features", extractor), *steps])
             pipe.fit(ds.X, ds.y)
             pipe.set_params(features__n_jobs=1, features__cache_dir=None)
             save_model(
@@ -863,6 +1088,11 @@ def predict(
     """Classify an unlabelled folder of images with a saved model."""
     import pandas as pd
 
+    from featcls._files import atomic_path
+
+    check_options({"n_jobs": n_jobs})
+    check_out_file(out)
+
     def work():
         from featcls.data import load_images
         from featcls.exceptions import DataWarning
@@ -881,13 +1111,12 @@ def predict(
         )
         for j, c in enumerate(classes):
             table[f"p_{c}"] = proba[:, j]
-        out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out, index=False)
+        with atomic_path(out) as part:
+            table.to_csv(part, index=False)
         typer.echo(
             f"{len(table)} images classified with {meta.get('model', 'model')} → {out}"
         )
-        for row in ds.skipped.itertuples():
-            typer.echo(f"  skipped {row.path}: {row.reason}", err=True)
+        echo_skipped(ds.skipped)
 
     run_guarded(work)
 

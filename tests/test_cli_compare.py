@@ -180,23 +180,15 @@ def test_compare_cnn_and_classical_on_the_same_folds(tmp_path):
     assert "history" in res.extras["cnn"][0]
 
 
-def test_train_and_predict_with_a_cnn(tmp_path):
-    model = tmp_path / "cnn.pt"
+def test_train_and_predict_with_a_cnn(tmp_path, monkeypatch):
+    # Without --out, a CNN goes to model.pt (torch format), not model.skops.
+    monkeypatch.chdir(tmp_path)
     result = runner.invoke(
-        app,
-        [
-            "train",
-            "--model",
-            "cnn",
-            "--n-samples",
-            "40",
-            "--image-size",
-            "32",
-            "--out",
-            str(model),
-        ],
+        app, ["train", "--model", "cnn", "--n-samples", "40", "--image-size", "32"]
     )
     assert result.exit_code == 0, result.output
+    model = tmp_path / "model.pt"
+    assert model.is_file() and not (tmp_path / "model.skops").exists()
     images = tmp_path / "unlabelled"
     save_folder(make_synthetic(6, image_size=32, random_state=2), images)
     out = tmp_path / "pred.csv"

@@ -7,10 +7,12 @@ decoding goes through :func:`read_image`.
 
 from featcls.data._builtin import BUILTIN_DATASETS, load_builtin
 from featcls.data._dataset import Dataset
+from featcls.data._duplicates import find_duplicates
 from featcls.data._elpv import load_elpv
 from featcls.data._folder import load_folder, load_images, save_folder
 from featcls.data._image import (
     CHANNEL_POLICIES,
+    MAX_IMAGE_PIXELS,
     check_image,
     read_image,
     read_mask,
@@ -26,10 +28,12 @@ from featcls.data._table import as_sample_table
 __all__ = [
     "BUILTIN_DATASETS",
     "CHANNEL_POLICIES",
+    "MAX_IMAGE_PIXELS",
     "Dataset",
     "as_sample_table",
     "auto_mask",
     "check_image",
+    "find_duplicates",
     "load_builtin",
     "load_elpv",
     "load_folder",

@@ -13,6 +13,7 @@ import pandas as pd
 import tifffile
 
 from featcls.data._dataset import Dataset, provenance
+from featcls.data._fileinfo import special_file
 from featcls.data._image import read_image, read_mask
 from featcls.data._validate import (
     SKIP_HINT,
@@ -22,7 +23,7 @@ from featcls.data._validate import (
     finish_skipping,
     normalise_extensions,
 )
-from featcls.exceptions import DataWarning
+from featcls.exceptions import DataWarning, SettingError
 
 __all__ = ["IMAGE_EXTENSIONS", "load_folder", "load_images", "save_folder"]
 
@@ -37,20 +38,65 @@ def _ignored(name: str) -> bool:
     return name.startswith(".") or name in _SYSTEM_FILES
 
 
-def _walk(folder: Path) -> list[str]:
-    """Relative POSIX paths of all non-hidden files under ``folder``, sorted."""
-    found = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = [d for d in dirnames if not _ignored(d)]
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _link_back(link: str, root: str) -> str | None:
+    """Why the directory link ``link`` is not followed, or None to follow it.
+
+    ``root`` is the data set's resolved path. A link that resolves to the root or
+    into it (``again -> .``, ``a2 -> ../a``) would list the same images twice.
+    """
+    target = os.path.realpath(link)
+    if _inside(target, root):
+        return (
+            f"Skipped directory link {link!r} -> {target!r}: it leads back inside "
+            f"the data set {root!r}, so following it would list the same images "
+            "twice (and under other labels). Remove the link."
+        )
+    return None
+
+
+def _walk(folder: Path, root: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """Relative POSIX paths of all non-hidden files under ``folder``, sorted, and
+    the directory links not followed, as ``(path, reason)``.
+
+    Directory links are followed unless they lead back inside ``root`` (the data
+    set's resolved path) or into a folder already walked (a link loop).
+    """
+    found: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    seen = {os.path.realpath(folder)}
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+        keep = []
+        for d in sorted(dirnames):
+            if _ignored(d):
+                continue
+            full = os.path.join(dirpath, d)
+            if os.path.islink(full):
+                reason = _link_back(full, root)
+                target = os.path.realpath(full)
+                if reason is None and target in seen:
+                    reason = (
+                        f"Skipped directory link {full!r} -> {target!r}: that folder "
+                        "is listed already (a link loop). Remove the link."
+                    )
+                if reason is not None:
+                    skipped.append((full, reason))
+                    continue
+                seen.add(target)
+            keep.append(d)
+        dirnames[:] = keep
         rel_dir = Path(dirpath).relative_to(folder)
         found += [(rel_dir / f).as_posix() for f in filenames if not _ignored(f)]
-    return sorted(found)
+    return sorted(found), skipped
 
 
 def _mask_index(mask_root: Path, extensions: tuple[str, ...]) -> dict[str, str]:
     """Map relative paths, and relative paths without extension, to mask files."""
     index: dict[str, str] = {}
-    for rel in _walk(mask_root):
+    for rel in _walk(mask_root, os.path.realpath(mask_root))[0]:
         suffix = Path(rel).suffix
         if suffix.lower() not in extensions:
             continue
@@ -66,17 +112,33 @@ def _folder_samples(
     extensions: tuple[str, ...],
     mask_root: Path | None,
     masks: dict[str, str] | None,
-) -> tuple[list[SampleFiles], list[str]]:
-    """Samples of one class folder (or, with ``class_name=None``, of the whole root)
-    and their paths relative to the root."""
+) -> tuple[list[SampleFiles], list[str], list[tuple[str, str]]]:
+    """Samples of one class folder (or, with ``class_name=None``, of the whole root),
+    their paths relative to the root, and what was skipped as ``(path, reason)``:
+    directory links back into the data set and files that are not regular files
+    (FIFOs, devices, sockets), which are never opened."""
     samples, relpaths = [], []
     folder = root if class_name is None else root / class_name
     where = "" if class_name is None else f" in class folder {class_name!r}"
-    for rel_in_folder in _walk(folder):
+    rels, skipped = _walk(folder, os.path.realpath(root))
+    for rel_in_folder in rels:
         rel = rel_in_folder if class_name is None else f"{class_name}/{rel_in_folder}"
         image = str(root / rel)
         suffix = Path(rel).suffix
         problem = mask = None
+        try:
+            special = special_file(image)
+        except OSError:
+            special = None  # a broken link: reported as missing when validated
+        if special is not None:
+            skipped.append(
+                (
+                    image,
+                    f"Skipped {image!r}: not a regular file ({special}); featcls "
+                    "reads only regular files. Remove it from the folder.",
+                )
+            )
+            continue
         if suffix.lower() not in extensions:
             problem = (
                 f"Cannot use {image!r}: unsupported file extension "
@@ -93,7 +155,7 @@ def _folder_samples(
                 )
         samples.append(SampleFiles(image=image, mask=mask, problem=problem))
         relpaths.append(rel)
-    return samples, relpaths
+    return samples, relpaths, skipped
 
 
 def load_folder(
@@ -110,6 +172,15 @@ def load_folder(
     ``root/<class>/<file>``: the class name is the sub-folder's name; files may be
     nested deeper inside a class folder. Hidden files and folders (names starting with
     ``.``) and ``Thumbs.db``/``desktop.ini`` are ignored.
+
+    Whatever ``on_error`` says, two things are always skipped, recorded in
+    ``Dataset.skipped`` with the reason and counted in the warning: files that are
+    not regular files (a FIFO would block the load forever, a link to
+    ``/dev/zero`` would never end; they are never opened), and directory links
+    that lead back inside ``root`` (``again -> .`` would list every image twice,
+    under another label). Directory links that lead out of ``root`` are followed,
+    once each. Identical images (copies, links to one file) are kept as samples;
+    :func:`featcls.evaluation.compare` keeps each set of them in one fold.
 
     Parameters
     ----------
@@ -176,7 +247,14 @@ def load_folder(
             raise FileNotFoundError(f"Mask folder {str(mask_root)!r} does not exist.")
         mask_index = _mask_index(mask_root, extensions)
     entries = sorted(p for p in root.iterdir() if not _ignored(p.name))
-    class_names = [p.name for p in entries if p.is_dir()]
+    real_root = os.path.realpath(root)
+    skipped: list[tuple[str, str]] = []
+    for p in entries:
+        reason = _link_back(str(p), real_root) if p.is_symlink() else None
+        if reason is not None and p.is_dir():
+            skipped.append((str(p), reason))
+    links_back = {path for path, _ in skipped}
+    class_names = [p.name for p in entries if p.is_dir() and str(p) not in links_back]
     loose = [p.name for p in entries if not p.is_dir()]
     if not class_names:
         found = (
@@ -197,11 +275,11 @@ def load_folder(
     samples: list[SampleFiles] = []
     relpaths: list[str] = []
     labels: list[str] = []
-    skipped: list[tuple[str, str]] = []
     for class_name in class_names:
-        class_samples, class_rel = _folder_samples(
+        class_samples, class_rel, not_read = _folder_samples(
             root, class_name, extensions, mask_root, mask_index
         )
+        skipped += not_read
         n_images = sum(Path(r).suffix.lower() in extensions for r in class_rel)
         if n_images == 0:
             problem = (
@@ -209,7 +287,7 @@ def load_folder(
                 f"extensions {', '.join(extensions)}; add images or remove the folder."
             )
             if on_error == "raise":
-                raise ValueError(f"{problem} {SKIP_HINT}")
+                raise SettingError(problem, " ", *SKIP_HINT)
             skipped.append((str(root / class_name), problem))
         samples += class_samples
         relpaths += class_rel
@@ -284,8 +362,10 @@ def load_images(
         if not mask_root.is_dir():
             raise FileNotFoundError(f"Mask folder {str(mask_root)!r} does not exist.")
         mask_index = _mask_index(mask_root, extensions)
-    samples, relpaths = _folder_samples(root, None, extensions, mask_root, mask_index)
-    if not samples:
+    samples, relpaths, not_read = _folder_samples(
+        root, None, extensions, mask_root, mask_index
+    )
+    if not samples and not not_read:
         raise ValueError(f"Image folder {str(root)!r} contains no files.")
     failures = check_samples(
         samples, validate=validate, on_error=on_error, n_jobs=n_jobs
@@ -293,7 +373,7 @@ def load_images(
     bad = {position for position, _ in failures}
     keep = [i for i in range(len(samples)) if i not in bad]
     ledger = finish_skipping(
-        [(samples[p].image, str(e)) for p, e in failures],
+        not_read + [(samples[p].image, str(e)) for p, e in failures],
         n_kept=len(keep),
         where=str(root),
         on_error=on_error,

@@ -4,13 +4,20 @@ Everything that turns a file or an array into pixels goes through this module:
 :func:`read_image` and :func:`read_mask` decode files, :func:`check_image` validates
 every in-memory array (like scikit-image's ``check_nD``), :func:`to_float` puts all
 dtypes on one [0, 1] scale and :func:`split_channels` applies a channel policy.
+
+What a file must pass before its pixels are used: it is a regular file (never a
+FIFO or a device, which would block or never end), its header declares at most
+:data:`MAX_IMAGE_PIXELS` pixels (checked before decoding), it decodes without any
+decoder warning (a JPEG damaged mid-stream only makes libjpeg print ``Corrupt JPEG
+data``; that is corruption here, and no decoder message reaches stderr), and its
+values have a known scale (see :func:`to_float`).
 """
 
 from __future__ import annotations
 
 import io
 import os
-from pathlib import Path
+import stat
 from typing import Any
 
 import cv2
@@ -18,10 +25,18 @@ import numpy as np
 import tifffile
 from PIL import Image
 
-from featcls.exceptions import ImageReadError
+from featcls.data._fileinfo import special_file
+from featcls.data._header import (
+    MAX_IMAGE_PIXELS,
+    check_declared_size,
+    declared_size,
+)
+from featcls.data._stderr import decoder_messages
+from featcls.exceptions import ImageReadError, Setting, SettingError
 
 __all__ = [
     "CHANNEL_POLICIES",
+    "MAX_IMAGE_PIXELS",
     "check_image",
     "read_image",
     "read_mask",
@@ -127,20 +142,34 @@ def _first_bytes(data: bytes, n: int = 8) -> str:
     return " ".join(f"0x{b:02x}" for b in data[:n])
 
 
-def _decode_tiff(data: bytes, name: str, kind: str) -> np.ndarray:
+def _tiff_plane(shape: tuple[int, ...], axes: str) -> tuple[int, int]:
+    """(height, width) of a TIFF series from its shape and axes, before decoding."""
+    if "Y" in axes and "X" in axes and len(axes) == len(shape):
+        return shape[axes.index("Y")], shape[axes.index("X")]
+    if len(shape) == 3 and axes.endswith("YX"):
+        return shape[1], shape[2]
+    return shape[0], shape[1] if len(shape) > 1 else 1
+
+
+def _decode_tiff(
+    data: bytes, name: str, kind: str, max_pixels: int | None
+) -> np.ndarray:
     with tifffile.TiffFile(io.BytesIO(data)) as tif:
         series = tif.series[0]
+        shape, axes = tuple(series.shape), series.axes
+        if len(shape) > 3:
+            raise ImageReadError(
+                f"Cannot read {kind} {name!r}: expected a single 2-D image with "
+                f"optional channels, got a {len(shape)}-D TIFF series of shape "
+                f"{shape} (axes {axes!r}). Save one image per file."
+            )
+        # The tags give the size; nothing is decoded before the limit is checked.
+        height, width = _tiff_plane(shape, axes)
+        check_declared_size(height, width, name=name, kind=kind, max_pixels=max_pixels)
         image = series.asarray()
-        axes = series.axes
     if image.ndim == 3 and axes.endswith("YX"):
         # Channels stored as separate planes or pages (SYX, CYX, QYX, ...).
         image = np.moveaxis(image, 0, -1)
-    elif image.ndim > 3:
-        raise ImageReadError(
-            f"Cannot read {kind} {name!r}: expected a single 2-D image with optional "
-            f"channels, got a {image.ndim}-D TIFF series of shape {image.shape} "
-            f"(axes {axes!r}). Save one image per file."
-        )
     return image
 
 
@@ -150,18 +179,50 @@ def _decode_with_pillow(data: bytes) -> np.ndarray:
         return np.array(im)
 
 
-def _decode_cv2(data: bytes) -> np.ndarray | None:
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+def _imdecode(data: bytes, exclusive: bool):
+    with decoder_messages(exclusive=exclusive) as capture:
+        image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    return image, capture
+
+
+def _jpeg_warnings(lines: list[str]) -> list[str]:
+    return [line for line in lines if not line.startswith("libpng")]
+
+
+def _decode_cv2(data: bytes, fmt: str) -> tuple[np.ndarray | None, list[str]]:
+    """OpenCV's decode and the decoder lines it printed (kept off stderr).
+
+    Decodes in other threads run at the same time; when this one overlapped them
+    and what it saw matters (it failed, or a JPEG warning was printed), it is
+    decoded again alone, so the lines returned are surely its own.
+    """
+    image, capture = _imdecode(data, exclusive=False)
+    if not capture.alone and (
+        image is None or (fmt == "JPEG" and _jpeg_warnings(capture.lines))
+    ):
+        image, capture = _imdecode(data, exclusive=True)
+    messages = capture.lines if capture.alone else []
     if image is not None and image.ndim == 3:
         if image.shape[2] == 3:
             image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
         elif image.shape[2] == 4:
             image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA)
-    return image
+    return image, messages
 
 
-def _decode(data: bytes, name: str, kind: str = "image") -> np.ndarray:
-    """Decode bytes by their content (not the file extension)."""
+def _quote(messages: list[str]) -> str:
+    """Decoder messages for an error message: ``" (libpng error: ...)"`` or ``""``."""
+    return f" ({'; '.join(messages)})" if messages else ""
+
+
+def _decode(
+    data: bytes, name: str, kind: str = "image", max_pixels: int | None = None
+) -> np.ndarray:
+    """Decode bytes by their content (not the file extension).
+
+    The header's declared size is checked against the pixel limit first, and any
+    warning libjpeg prints while decoding makes the file corrupt.
+    """
     if data.startswith(_PNG_MAGIC):
         fmt = "PNG"
         # Every complete PNG ends with an IEND chunk; checking first gives a clear
@@ -177,6 +238,7 @@ def _decode(data: bytes, name: str, kind: str = "image") -> np.ndarray:
         # A complete JPEG ends with the EOI marker; without it, let Pillow decide,
         # since it raises on truncation.
         if not data.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9"):
+            _check_header(data, fmt, name, kind, max_pixels)
             try:
                 return _decode_with_pillow(data)
             except Exception as exc:
@@ -186,7 +248,7 @@ def _decode(data: bytes, name: str, kind: str = "image") -> np.ndarray:
                 ) from exc
     elif data.startswith(_TIFF_MAGICS):
         try:
-            return _decode_tiff(data, name, kind)
+            return _decode_tiff(data, name, kind, max_pixels)
         except ImageReadError:
             raise
         except Exception as exc:
@@ -207,8 +269,9 @@ def _decode(data: bytes, name: str, kind: str = "image") -> np.ndarray:
             f"Cannot read {kind} {name!r}: not a PNG/TIFF/JPEG/BMP file (first bytes "
             f"{_first_bytes(data)}). Convert it to PNG or TIFF, or remove it."
         )
+    _check_header(data, fmt, name, kind, max_pixels)
     try:
-        image = _decode_cv2(data)
+        image, messages = _decode_cv2(data, fmt)
     except cv2.error as exc:
         raise ImageReadError(
             f"Cannot read {kind} {name!r}: the {fmt} file is corrupt ({exc}). "
@@ -216,22 +279,77 @@ def _decode(data: bytes, name: str, kind: str = "image") -> np.ndarray:
         ) from exc
     if image is None:
         raise ImageReadError(
-            f"Cannot read {kind} {name!r}: the {fmt} file is corrupt or truncated. "
-            f"{_READ_HINT}"
+            f"Cannot read {kind} {name!r}: the {fmt} file is corrupt or "
+            f"truncated{_quote(messages)}. {_READ_HINT}"
+        )
+    if fmt == "JPEG" and _jpeg_warnings(messages):
+        # libjpeg fills what it could not decode with grey and only prints a
+        # warning: the pixels are not the picture, so the file is corrupt.
+        raise ImageReadError(
+            f"Cannot read {kind} {name!r}: the JPEG file is corrupt"
+            f"{_quote(_jpeg_warnings(messages))}. {_READ_HINT}"
         )
     return image
 
 
-def _read_bytes(path: str | os.PathLike, name: str, kind: str) -> bytes:
+def _check_header(
+    data: bytes, fmt: str, name: str, kind: str, max_pixels: int | None
+) -> None:
+    """Refuse a PNG/JPEG/BMP whose header declares more pixels than the limit."""
+    size = declared_size(data, fmt)
+    if size is not None:
+        check_declared_size(*size, name=name, kind=kind, max_pixels=max_pixels)
+
+
+def _not_regular(path: str | os.PathLike, name: str, kind: str, mode: int):
+    """The error for a path that is not a regular file (a FIFO, a device ...)."""
+    if stat.S_ISDIR(mode):
+        return ImageReadError(
+            f"Cannot read {kind} {name!r}: it is a directory, not an image file."
+        )
+    return ImageReadError(
+        f"Cannot read {kind} {name!r}: not a regular file ({special_file(path, mode)})"
+        "; featcls reads only regular files. Point it at the image file itself."
+    )
+
+
+def file_problem(
+    path: str | os.PathLike, name: str, kind: str = "image"
+) -> ImageReadError | None:
+    """Why ``path`` cannot be read (missing, a folder, a FIFO, a device), or None.
+
+    Only a ``stat``: nothing is opened, so a FIFO cannot block the caller.
+    """
     try:
-        data = Path(path).read_bytes()
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return ImageReadError(
+            f"Cannot read {kind} {name!r}: the file does not exist. Check the path."
+        )
+    except (OSError, ValueError) as exc:
+        return ImageReadError(f"Cannot read {kind} {name!r}: {exc}.")
+    if stat.S_ISREG(mode):
+        return None
+    return _not_regular(path, name, kind, mode)
+
+
+def _read_bytes(path: str | os.PathLike, name: str, kind: str) -> bytes:
+    # Only regular files are opened: a FIFO would block the reader forever and a
+    # device such as /dev/zero never ends. The open is non-blocking and the opened
+    # file is checked again, so a path swapped in between cannot block either.
+    problem = file_problem(path, name, kind)
+    if problem is not None:
+        raise problem
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        with open(os.open(path, flags), "rb") as fh:
+            mode = os.fstat(fh.fileno()).st_mode
+            if not stat.S_ISREG(mode):
+                raise _not_regular(path, name, kind, mode)
+            data = fh.read()
     except FileNotFoundError as exc:
         raise ImageReadError(
             f"Cannot read {kind} {name!r}: the file does not exist. Check the path."
-        ) from exc
-    except IsADirectoryError as exc:
-        raise ImageReadError(
-            f"Cannot read {kind} {name!r}: it is a directory, not an image file."
         ) from exc
     except OSError as exc:
         raise ImageReadError(f"Cannot read {kind} {name!r}: {exc}.") from exc
@@ -243,7 +361,10 @@ def _read_bytes(path: str | os.PathLike, name: str, kind: str) -> bytes:
 
 
 def read_image(
-    source: str | os.PathLike | np.ndarray, *, name: str | None = None
+    source: str | os.PathLike | np.ndarray,
+    *,
+    name: str | None = None,
+    max_pixels: int | None = None,
 ) -> np.ndarray:
     """Read an image file (or validate an array) into its native dtype.
 
@@ -253,12 +374,23 @@ def read_image(
     cheap completeness check (IEND chunk, EOI marker, declared BMP size), so truncated
     files are always reported instead of being returned half-decoded.
 
+    Only regular files are read (a FIFO or device is refused without being opened
+    for reading); the size the header declares is checked against the pixel limit
+    before decoding; a JPEG that makes libjpeg warn (``Corrupt JPEG data ...``) is
+    corrupt; decoder messages never reach stderr, they are quoted in the error.
+    Images whose values have no known scale (float outside [0, 1], 32/64-bit
+    integers) are refused, see :func:`to_float`.
+
     Parameters
     ----------
     source : str, os.PathLike or ndarray
         Path of the image file, or an in-memory image.
     name : str, optional
         Name used in error messages; defaults to the path.
+    max_pixels : int, optional
+        Largest height × width to decode. Defaults to the environment variable
+        ``FEATCLS_MAX_IMAGE_PIXELS`` if set, else :data:`MAX_IMAGE_PIXELS`
+        (8192 × 8192).
 
     Returns
     -------
@@ -270,8 +402,9 @@ def read_image(
     Raises
     ------
     ImageReadError
-        If the file is missing, empty, not an image, truncated or corrupt, or the
-        image fails :func:`check_image` (e.g. NaN pixels).
+        If the file is missing, not a regular file, empty, not an image, larger
+        than the pixel limit, truncated or corrupt, or the image fails
+        :func:`check_image` (e.g. NaN pixels) or has no known scale.
     TypeError
         If ``source`` is neither a path nor an array.
 
@@ -282,20 +415,58 @@ def read_image(
     dtype('uint8')
     """
     if isinstance(source, np.ndarray):
-        return _normalise_dtype(check_image(source, name=name))
-    if not isinstance(source, (str, os.PathLike)):
+        image = _normalise_dtype(check_image(source, name=name))
+    elif isinstance(source, (str, os.PathLike)):
+        image = _read_file(source, name, "image", max_pixels)
+        name = str(source) if name is None else name
+    else:
         raise TypeError(
             "read_image expects a path (str or os.PathLike) or a numpy array, "
             f"got {type(source).__name__}."
         )
-    return _read_file(source, name, "image")
+    _check_scale(image, _describe(name))
+    return image
 
 
-def _read_file(source: str | os.PathLike, name: str | None, kind: str) -> np.ndarray:
+def _read_file(
+    source: str | os.PathLike, name: str | None, kind: str, max_pixels: int | None
+) -> np.ndarray:
     name = str(source) if name is None else name
     data = _read_bytes(source, name, kind)
-    image = _decode(data, name, kind)
+    image = _decode(data, name, kind, max_pixels)
     return _normalise_dtype(check_image(image, name=name))
+
+
+# A float image may stray this far outside [0, 1] (rounding in a resize or a
+# conversion) and still count as inside.
+_FLOAT_SLACK = 1e-5
+
+
+def _check_scale(image: np.ndarray, what: str) -> None:
+    """Refuse an image whose values have no known [0, 1] scale (see to_float)."""
+    kind = image.dtype.kind
+    if image.size == 0 or kind not in "iuf":
+        return
+    if kind == "f":
+        lo, hi = float(image.min()), float(image.max())
+        if lo >= -_FLOAT_SLACK and hi <= 1 + _FLOAT_SLACK:
+            return
+        raise ImageReadError(
+            f"Cannot use {what}: a {image.dtype} image must hold values in [0, 1], "
+            f"featcls's intensity scale, but got {lo:g} to {hi:g}. Divide by the "
+            "data's full-scale value, the same for every image (e.g. the sensor's "
+            "maximum), or save the images as uint8 or uint16."
+        )
+    if image.dtype.itemsize > 2:
+        lo, hi = image.min(), image.max()
+        raise ImageReadError(
+            f"Cannot use {what}: it is {image.dtype} (values {lo} to {hi}). featcls "
+            "puts integer images on its [0, 1] scale by the dtype's maximum "
+            f"({np.iinfo(image.dtype).max:,} here), which would put every pixel in "
+            "the lowest histogram bin. Convert the images to uint16 or uint8, or to "
+            "float in [0, 1] by dividing by their full-scale value (e.g. 4095 for "
+            "12-bit data)."
+        )
 
 
 def read_mask(
@@ -304,6 +475,7 @@ def read_mask(
     name: str | None = None,
     shape: tuple[int, ...] | None = None,
     image_name: str | None = None,
+    max_pixels: int | None = None,
 ) -> np.ndarray:
     """Read a mask file (or validate an array) as a boolean array.
 
@@ -321,6 +493,8 @@ def read_mask(
         Shape of the image the mask belongs to; only ``shape[:2]`` is compared.
     image_name : str, optional
         Name of that image, for the error message.
+    max_pixels : int, optional
+        Largest height × width to decode, as in :func:`read_image`.
 
     Returns
     -------
@@ -341,7 +515,7 @@ def read_mask(
     if isinstance(source, np.ndarray):
         image = check_image(source, name=name)
     elif isinstance(source, (str, os.PathLike)):
-        image = _read_file(source, name, "mask")
+        image = _read_file(source, name, "mask", max_pixels)
         name = str(source) if name is None else name
     else:
         raise TypeError(
@@ -367,17 +541,30 @@ def read_mask(
     return mask
 
 
-def to_float(image: np.ndarray) -> np.ndarray:
+def to_float(image: np.ndarray, *, name: str | None = None) -> np.ndarray:
     """Convert an image to float32 on the dtype's scale.
 
-    Integer dtypes are divided by their dtype maximum (uint8 by 255, uint16 by 65535,
-    int16 by 32767, ...), booleans become 0/1 and floats are only cast to float32.
-    The same picture stored in 8 and 16 bits (``x * 257``) gives identical floats.
+    Integer dtypes of up to 16 bits are divided by their dtype maximum (uint8 by 255,
+    uint16 by 65535, int16 by 32767, ...), booleans become 0/1 and floats in
+    [0, 1] are only cast to float32. The same picture stored in 8 and 16 bits
+    (``x * 257``) gives identical floats.
+
+    Images whose scale is unknown are refused rather than guessed: float images
+    with values outside [0, 1] (a float TIFF of 0–1000) and 32- or 64-bit integer
+    images (12-bit data in int32). Dividing int32 by its maximum (2**31 - 1) or
+    clipping floats to [0, 1] would put every pixel in one histogram bin, and
+    scaling each image by its own minimum and maximum would give each image its
+    own scale: the same intensity would mean different things in different
+    images, and intensity features would compare nothing. Only the user knows the
+    full-scale value (e.g. 4095 for a 12-bit sensor), so the error asks for it.
+    Values within 1e-5 of [0, 1] (rounding) count as inside.
 
     Parameters
     ----------
     image : ndarray
         Image of any numeric dtype.
+    name : str, optional
+        Name of the image (usually its file) used in error messages.
 
     Returns
     -------
@@ -388,6 +575,8 @@ def to_float(image: np.ndarray) -> np.ndarray:
     ------
     TypeError
         If the dtype is not boolean, integer or float.
+    ImageReadError
+        If the image is float with values outside [0, 1], or a 32/64-bit integer.
 
     Examples
     --------
@@ -399,6 +588,7 @@ def to_float(image: np.ndarray) -> np.ndarray:
     """
     image = np.asarray(image)
     kind = image.dtype.kind
+    _check_scale(image, _describe(name))
     if kind == "b":
         return image.astype(np.float32)
     if kind in "ui":
@@ -474,9 +664,14 @@ def split_channels(
         return [np.ascontiguousarray(gray, dtype=np.float32)], ["gray"]
     if n_channels not in (3, 4):
         kind = "a grey" if n_channels <= 2 else f"a {n_channels}-channel"
-        raise ValueError(
-            f"channels={channels!r} needs an RGB or RGBA image, got {kind} image of "
-            f"shape {image.shape}. Use channels='gray' or channels='channels'."
+        raise SettingError(
+            Setting("channels", channels),
+            f" needs an RGB or RGBA image, got {kind} image of shape {image.shape}. "
+            "Use ",
+            Setting("channels", "gray"),
+            " or ",
+            Setting("channels", "channels"),
+            ".",
         )
     rgb = np.ascontiguousarray(image[:, :, :3])
     if channels == "rgb":

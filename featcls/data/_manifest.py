@@ -34,7 +34,21 @@ def _read_csv(csv: Path, required: list[str], text_columns: list[str]) -> pd.Dat
             f"Manifest {str(csv)!r} has no column(s) {names}; its columns are: {have}. "
             "Pass the right column names (image_col, label_col, mask_col, group_col)."
         )
-    return pd.read_csv(csv, dtype=dict.fromkeys(text_columns, str))
+    table = pd.read_csv(csv)
+    # Paths, labels and groups are text, read verbatim: pandas would read the label
+    # "NA", "NaN" or "None" as missing and the groups "01" and "1" as the same
+    # number. Only an empty cell is empty. (Other columns parse as usual.)
+    text = pd.read_csv(
+        csv, usecols=text_columns, dtype=str, keep_default_na=False, na_filter=False
+    )
+    if len(text) != len(table):  # pragma: no cover - both reads skip the same lines
+        raise ValueError(
+            f"Manifest {str(csv)!r} could not be read consistently ({len(table)} "
+            f"rows, {len(text)} as text); check it for stray quotes."
+        )
+    for column in text_columns:
+        table[column] = text[column].to_numpy(dtype=object)
+    return table
 
 
 def _cell(value: object) -> str | None:
@@ -66,11 +80,14 @@ def load_manifest(
     image_col : str, default="image"
         Column of image paths, relative to ``root`` (absolute paths are kept).
     label_col : str or None, default="label"
-        Column of class labels (read as strings); None for unlabelled data.
+        Column of class labels, read verbatim as strings (``NA``, ``None`` and
+        ``01`` are labels; surrounding spaces are dropped); None for unlabelled
+        data.
     mask_col : str, optional
         Column of mask paths, relative to ``root``.
     group_col : str, optional
-        Column of groups (sample, patient, module, ...), kept as read.
+        Column of groups (sample, patient, module, ...), read verbatim as strings
+        like the labels: the groups ``01`` and ``1`` are different groups.
     root : str or os.PathLike, optional
         Folder the paths are relative to; defaults to the CSV's folder.
     on_error : {"raise", "skip"}, default="raise"
@@ -110,7 +127,9 @@ def load_manifest(
         raise ValueError(
             f"image_col, label_col, mask_col and group_col must differ; got {columns}."
         )
-    text_columns = [c for c in (image_col, label_col, mask_col) if c is not None]
+    text_columns = [
+        c for c in (image_col, label_col, mask_col, group_col) if c is not None
+    ]
     table = _read_csv(csv, columns, text_columns)
     if table.empty:
         raise ValueError(f"Manifest {str(csv)!r} has a header but no rows.")
@@ -161,7 +180,9 @@ def load_manifest(
     y = None
     if label_col:
         y = np.asarray([_cell(v) for v in kept[label_col]], dtype=str)
-    groups = kept[group_col].to_numpy() if group_col else None
+    groups = None
+    if group_col:
+        groups = np.asarray([_cell(v) for v in kept[group_col]], dtype=str)
     return Dataset(
         X=X,
         y=y,

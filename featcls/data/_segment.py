@@ -52,7 +52,8 @@ def auto_mask(gray: np.ndarray, *, sigma: float = 1.0) -> np.ndarray:
     Parameters
     ----------
     gray : ndarray, shape (H, W)
-        Grey image, any numeric dtype (converted with :func:`to_float`).
+        Grey image, any numeric dtype and scale (the threshold is found on the
+        image's own range).
     sigma : float, default=1.0
         Standard deviation in pixels of the Gaussian pre-smoothing; 0 disables it.
 
@@ -85,7 +86,12 @@ def auto_mask(gray: np.ndarray, *, sigma: float = 1.0) -> np.ndarray:
             f"auto_mask expects a 2-D grey image, got shape {image.shape}. "
             "Use split_channels(image, 'gray') first."
         )
-    image = to_float(image)
+    # Otsu runs on the image's own range, so any scale will do: floats outside
+    # [0, 1] and wide integers (which to_float refuses) are only cast.
+    if image.dtype.kind == "f" or image.dtype.itemsize > 2:
+        image = image.astype(np.float32)
+    else:
+        image = to_float(image)
     lo, hi = cv2.minMaxLoc(image)[:2]
     if not hi > lo:
         return np.ones(image.shape, dtype=bool)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -10,8 +9,8 @@ from dataclasses import dataclass
 import pandas as pd
 from joblib import Parallel, delayed
 
-from featcls.data._image import read_image, read_mask
-from featcls.exceptions import DataWarning, ImageReadError
+from featcls.data._image import file_problem, read_image, read_mask
+from featcls.exceptions import DataWarning, ImageReadError, Setting, SettingError
 
 __all__ = [
     "ON_ERROR",
@@ -24,7 +23,13 @@ __all__ = [
 ]
 
 ON_ERROR = ("raise", "skip")
-SKIP_HINT = "Or pass on_error='skip' to skip files that cannot be used."
+#: The fix appended to a loader's error: message parts (see featcls.exceptions), so
+#: the command line can spell the setting its own way (``--on-error skip``).
+SKIP_HINT = (
+    "Or pass ",
+    Setting("on_error", "skip"),
+    " to skip files that cannot be used.",
+)
 
 
 @dataclass
@@ -61,17 +66,11 @@ def _check_one(sample: SampleFiles, validate: bool) -> ImageReadError | None:
     if sample.problem is not None:
         return ImageReadError(sample.problem)
     if not validate:
-        if not os.path.isfile(sample.image):
-            return ImageReadError(
-                f"Cannot read image {sample.image!r}: the file does not exist. "
-                "Check the path."
-            )
-        if sample.mask is not None and not os.path.isfile(sample.mask):
-            return ImageReadError(
-                f"Cannot read mask {sample.mask!r} of image {sample.image!r}: the file "
-                "does not exist. Check the path."
-            )
-        return None
+        # Existence only, by stat: FIFOs and devices are refused without opening.
+        problem = file_problem(sample.image, sample.image, "image")
+        if problem is None and sample.mask is not None:
+            problem = file_problem(sample.mask, sample.mask, "mask")
+        return problem
     try:
         image = read_image(sample.image)
         if sample.mask is not None:
@@ -121,7 +120,7 @@ def check_samples(
         if problem is None:
             continue
         if on_error == "raise":
-            raise ImageReadError(f"{problem} {SKIP_HINT}") from problem
+            raise ImageReadError(*problem.parts, " ", *SKIP_HINT) from problem
         failures.append((position, problem))
     return failures
 
@@ -154,9 +153,10 @@ def finish_skipping(
     )
     if n_kept == 0:
         first = f" The first problem: {skipped[0][1]}" if skipped else ""
-        raise ValueError(
-            f"No usable images in {where!r}: all {len(skipped)} were skipped "
-            f"(on_error={on_error!r}).{first}"
+        raise SettingError(
+            f"No usable images in {where!r}: all {len(skipped)} were skipped (",
+            Setting("on_error", on_error),
+            f").{first}",
         )
     if skipped:
         warnings.warn(

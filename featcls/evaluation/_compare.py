@@ -9,6 +9,7 @@ import sys
 import tempfile
 import time
 import traceback
+import warnings
 from typing import Any
 
 import cv2
@@ -21,7 +22,13 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
 
-from featcls.data import Dataset, as_sample_table, read_image, to_float
+from featcls.data import (
+    Dataset,
+    as_sample_table,
+    find_duplicates,
+    read_image,
+    to_float,
+)
 from featcls.evaluation._env import environment
 from featcls.evaluation._result import ComparisonResult, FoldRecord
 from featcls.evaluation._splits import (
@@ -30,6 +37,7 @@ from featcls.evaluation._splits import (
     describe_cv,
     make_folds,
 )
+from featcls.exceptions import Setting, SettingError
 from featcls.features import FeatureExtractor, FeatureFamily
 from featcls.models import MODEL_NAMES, build_model, describe
 
@@ -136,7 +144,21 @@ def _family_permutation(estimator, X, y, names, classes, seed, n_repeats=3) -> d
     return out
 
 
-def _run_fold(
+def _run_fold(*args) -> dict:
+    """:func:`_fit_fold`, with the warnings it raised under ``"warnings"``.
+
+    A warning raised in a worker process would be printed there, past the
+    caller's handling of warnings (the CLI shows each as one line): they are
+    recorded as ``(category, message)`` and raised again in the parent by
+    :func:`compare`.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        out = _fit_fold(*args)
+    out["warnings"] = [(w.category, str(w.message)) for w in caught]
+    return out
+
+
+def _fit_fold(
     name,
     estimator,
     fold,
@@ -361,7 +383,14 @@ def compare(
         If ``X``, ``y`` and ``groups`` differ in length; if ``cv`` or ``repeats`` is
         not valid or a given split is not (see ``cv``); if a class has fewer members
         than an int ``cv`` (without ``drop_rare_classes``); if ``drop_rare_classes``
-        is combined with a non-int ``cv``.
+        is combined with a non-int ``cv``; if fewer than two classes are left to
+        compare on (checked before anything is fitted).
+
+    Warns
+    -----
+    Every warning a model raised while fitting or predicting a fold, again in the
+    caller's process (so also those of worker processes), prefixed with the model
+    and the fold: ``"svm, fold 2: ..."``.
 
     Examples
     --------
@@ -391,20 +420,36 @@ def compare(
     if check_cv(cv, repeats) == "kfold":
         keep = check_class_counts(y, cv, drop_rare=drop_rare_classes)
     elif drop_rare_classes:
-        raise ValueError(
-            "drop_rare_classes=True needs an int cv (k-fold): with a splitter or "
-            "given splits the folds are yours, and dropping samples would shift "
-            "given positions. Leave the rare classes out of X and y before "
-            "splitting, or set drop_rare_classes=False."
+        raise SettingError(
+            Setting("drop_rare_classes", True),
+            " needs an int cv (k-fold): with a splitter or given splits the folds "
+            "are yours, and dropping samples would shift given positions. Leave the "
+            "rare classes out of X and y before splitting, or set ",
+            Setting("drop_rare_classes", False),
+            ".",
         )
     else:
         keep = np.ones(len(y), bool)
-    dropped = sorted(set(y[~keep]))
+    dropped = sorted(str(c) for c in set(y[~keep]))
     if not keep.all():
         table, y = table[keep].reset_index(drop=True), y[keep]
         groups_arr = None if groups_arr is None else groups_arr[keep]
     classes = sorted(set(y))
-    folds = make_folds(y, groups_arr, cv=cv, repeats=repeats, random_state=random_state)
+    if len(classes) < 2:
+        held = ", ".join(f"'{c}'" for c in classes) or "no class"
+        raise ValueError(
+            f"A comparison needs at least two classes; the labels hold only {held} "
+            f"({len(y)} samples), so no model can be trained. Check the labels."
+        )
+    folds = make_folds(
+        y,
+        groups_arr,
+        cv=cv,
+        repeats=repeats,
+        random_state=random_state,
+        # Identical images (a file listed twice, a copy) stay in one fold.
+        duplicates=find_duplicates(table, n_jobs=n_jobs),
+    )
     resolved = _resolve_models(
         models,
         imbalance=imbalance,
@@ -486,6 +531,13 @@ def compare(
     timing["cross_validation"] = time.perf_counter() - start
     order = {name: i for i, name in enumerate(resolved)}
     raw.sort(key=lambda r: (order[r["model"]], r["repeat"], r["fold"]))
+    several_repeats = len({f["repeat"] for f in folds}) > 1
+    for r in raw:
+        where = f"{r['model']}, fold {r['fold']}" + (
+            f" of repeat {r['repeat']}" if several_repeats else ""
+        )
+        for category, message in r["warnings"]:
+            warnings.warn(f"{where}: {message}", category, stacklevel=2)
 
     records = [
         FoldRecord(

@@ -17,9 +17,11 @@ from sklearn.metrics import (
 
 __all__ = [
     "SCORES",
+    "SCORE_BOUNDS",
     "corrected_ttest",
     "fold_scores",
     "interval",
+    "interval_clipped",
     "per_class_table",
     "wilcoxon_test",
 ]
@@ -97,8 +99,29 @@ def per_class_table(y_true, y_pred, classes) -> pd.DataFrame:
     )
 
 
-def interval(values, confidence: float = 0.95) -> tuple[float, float]:
-    """Student-t interval of the mean of fold scores (NaN for fewer than 2)."""
+#: Range of every score in :data:`SCORES`; intervals of their means stay inside it.
+SCORE_BOUNDS = (0.0, 1.0)
+
+
+def interval(
+    values, confidence: float = 0.95, bounds: tuple[float, float] | None = SCORE_BOUNDS
+) -> tuple[float, float]:
+    """Student-t interval of the mean of fold scores, clipped to ``bounds``.
+
+    NaN for fewer than two finite values. On few folds the t interval of a score
+    near 0 or 1 reaches past the score's range (macro-F1 scores of 0.9, 1.0 and
+    1.0 give [0.823, 1.110]); the interval is then clipped to ``bounds``
+    (``None``: not clipped), and :func:`interval_clipped` says whether it was.
+
+    Examples
+    --------
+    >>> [round(x, 3) for x in interval([0.9, 1.0, 1.0])]
+    [0.823, 1.0]
+    >>> [round(x, 3) for x in interval([0.9, 1.0, 1.0], bounds=None)]
+    [0.823, 1.11]
+    >>> interval_clipped([0.9, 1.0, 1.0])
+    True
+    """
     v = np.asarray([x for x in values if np.isfinite(x)], dtype=float)
     if v.size < 2:
         return (np.nan, np.nan)
@@ -107,7 +130,18 @@ def interval(values, confidence: float = 0.95) -> tuple[float, float]:
         * v.std(ddof=1)
         / math.sqrt(v.size)
     )
-    return (float(v.mean() - half), float(v.mean() + half))
+    low, high = float(v.mean() - half), float(v.mean() + half)
+    if bounds is not None:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+    return (low, high)
+
+
+def interval_clipped(
+    values, confidence: float = 0.95, bounds: tuple[float, float] = SCORE_BOUNDS
+) -> bool:
+    """Whether :func:`interval` clipped the interval of ``values`` to ``bounds``."""
+    low, high = interval(values, confidence, bounds=None)
+    return bool(low < bounds[0] or high > bounds[1])
 
 
 def corrected_ttest(a, b, test_fraction: float) -> tuple[float, float, float]:

@@ -12,11 +12,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from featcls._files import write_text_atomic
 from featcls.evaluation._metrics import (
     SCORES,
     corrected_ttest,
     fold_scores,
     interval,
+    interval_clipped,
     per_class_table,
     wilcoxon_test,
 )
@@ -166,11 +168,12 @@ class ComparisonResult:
         return _clean(asdict(self))
 
     def to_json(self, path: str | Path) -> Path:
-        """Write the result as JSON (NaN stored as null) and return the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=1))
-        return path
+        """Write the result as JSON (NaN stored as null) and return the path.
+
+        The file is written under a temporary name and renamed when complete, so
+        an interrupted write leaves any earlier file as it was.
+        """
+        return write_text_atomic(path, json.dumps(self.to_dict(), indent=1))
 
     @classmethod
     def from_dict(cls, data: dict) -> ComparisonResult:
@@ -350,8 +353,11 @@ class ComparisonResult:
     def leaderboard(self, metric: str = "f1_macro") -> pd.DataFrame:
         """Per model: mean, std and 95 % interval of ``metric`` over folds, best first.
 
-        Also the mean of the other scores, the mean fit time and the number of folds
-        that failed.
+        The interval (``ci_low``, ``ci_high``) is a Student-t interval of the mean
+        of the fold scores, clipped to the scores' range [0, 1]; ``ci_clipped``
+        says where the t interval reached past it (few folds, scores near 0 or 1).
+        Also the mean of the other scores, the mean fit time and the number of
+        folds that failed.
         """
         frame = self.to_frame()
         rows = []
@@ -367,6 +373,7 @@ class ComparisonResult:
                 else np.nan,
                 "ci_low": low,
                 "ci_high": high,
+                "ci_clipped": interval_clipped(values),
             }
             for s in SCORES:
                 if s != metric:
@@ -506,7 +513,9 @@ class ComparisonResult:
         """The leaderboard as aligned text (what the CLI prints).
 
         Values that are undefined (the spread and interval of a single fold, the
-        scores of a model that failed everywhere) are shown as ``-``.
+        scores of a model that failed everywhere) are shown as ``-``. An interval
+        clipped to [0, 1] (see :meth:`leaderboard`) is marked ``*`` and explained
+        in a last line.
         """
         board = self.leaderboard(metric)
         lines = [
@@ -516,8 +525,9 @@ class ComparisonResult:
         for model, row in board.iterrows():
             if np.isfinite(row["ci_low"]) and np.isfinite(row["ci_high"]):
                 ci = f"[{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
+                ci += "*" if row["ci_clipped"] else " "
             else:
-                ci = "-"
+                ci = "- "
             lines.append(
                 f"{model:<18} {_fmt(row[metric]):>9} {_fmt(row['std']):>7} "
                 f"{ci:>17} "
@@ -529,5 +539,10 @@ class ComparisonResult:
                     if row["failed_folds"]
                     else ""
                 )
+            )
+        if board["ci_clipped"].any():
+            lines.append(
+                "* interval clipped to [0, 1], the range of the score: on few folds "
+                "the Student-t interval reaches past it."
             )
         return "\n".join(lines)

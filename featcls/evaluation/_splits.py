@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import warnings
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
-__all__ = ["check_class_counts", "check_cv", "describe_cv", "make_folds"]
+from featcls.exceptions import DataWarning, Setting, SettingError
+
+__all__ = [
+    "check_class_counts",
+    "check_cv",
+    "describe_cv",
+    "make_folds",
+    "merge_duplicates",
+]
 
 
 def check_cv(cv, repeats) -> str:
@@ -74,14 +85,17 @@ def check_class_counts(y: np.ndarray, n_splits: int, *, drop_rare: bool) -> np.n
     if not drop_rare:
         smallest = int(rare.min())
         hint = (
-            f"use {smallest} folds or fewer (--folds {smallest})"
+            (f"use {smallest} folds or fewer (", Setting("cv", smallest), ")")
             if smallest >= 2
-            else "add images of that class"
+            else ("add images of that class",)
         )
-        raise ValueError(
+        raise SettingError(
             f"Class(es) {listed} have fewer members than the {n_splits} folds, so "
-            f"stratified cross-validation cannot put one in every fold; {hint}, or "
-            "leave those classes out with drop_rare_classes=True (--drop-rare)."
+            "stratified cross-validation cannot put one in every fold; ",
+            *hint,
+            ", or leave those classes out with ",
+            Setting("drop_rare_classes", True),
+            ".",
         )
     keep = ~np.isin(y, rare.index.to_numpy())
     if len(np.unique(y[keep])) < 2:
@@ -125,7 +139,83 @@ def _positions(part, k: int, side: str, n_samples: int) -> np.ndarray:
     return index.astype(np.intp)
 
 
-def _check_split(split, k: int, n_samples: int, groups) -> dict:
+def merge_duplicates(
+    groups: np.ndarray | None, duplicates: Sequence[np.ndarray], n_samples: int
+) -> np.ndarray | None:
+    """Groups in which every set of identical images lies inside one group.
+
+    Each duplicate set joins the groups of its members (connected components: a
+    group that shares an image with another becomes one with it). Without
+    ``groups`` every sample starts as its own group, named by its position. A
+    merged group is named by its smallest member group, so groups that no
+    duplicate touches keep their names. Returns ``groups`` unchanged (None
+    included) when there are no duplicates.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> merge_duplicates(None, [np.array([1, 3])], 4).tolist()
+    [0, 1, 2, 1]
+    >>> merge_duplicates(np.array(["p", "q", "r"]), [np.array([0, 2])], 3).tolist()
+    ['p', 'q', 'p']
+    """
+    sets = [np.asarray(d, dtype=np.intp).reshape(-1) for d in duplicates]
+    sets = [d for d in sets if d.size > 1]
+    if not sets:
+        return groups
+    if groups is None:
+        names, codes = np.arange(n_samples), np.arange(n_samples)
+    else:
+        names, codes = np.unique(np.asarray(groups), return_inverse=True)
+        codes = codes.reshape(-1)
+    # Link the group of each set's first member to the groups of the others.
+    heads = np.concatenate([np.repeat(codes[d[0]], d.size - 1) for d in sets])
+    tails = np.concatenate([codes[d[1:]] for d in sets])
+    graph = coo_matrix(
+        (np.ones(heads.size, np.int8), (heads, tails)), shape=(len(names),) * 2
+    )
+    _, component = connected_components(graph, directed=False)
+    first = np.full(component.max() + 1, len(names), dtype=np.intp)
+    np.minimum.at(first, component, np.arange(len(names)))
+    return names[first[component[codes]]]
+
+
+def _warn_duplicates(duplicates: Sequence[np.ndarray]) -> None:
+    n_images = sum(d.size for d in duplicates)
+    example = ", ".join(str(int(i)) for i in sorted(duplicates[0])[:5])
+    warnings.warn(
+        f"{len(duplicates)} set{'s' if len(duplicates) != 1 else ''} of identical "
+        f"images ({n_images} images in all; e.g. samples {example} are one image) "
+        "are each kept in one fold, as one group, so that no image is tested "
+        "against a copy of itself. Remove the copies from the data set to silence "
+        "this warning.",
+        DataWarning,
+        stacklevel=3,
+    )
+
+
+def _split_duplicates(
+    train: np.ndarray, test: np.ndarray, k: int, n_samples: int, duplicates
+) -> None:
+    """Refuse split ``k`` if a set of identical images has members on both sides."""
+    side = np.zeros(n_samples, np.int8)
+    side[train], side[test] = 1, 2
+    torn = [d for d in duplicates if (side[d] == 1).any() and (side[d] == 2).any()]
+    if torn:
+        example = ", ".join(str(int(i)) for i in sorted(torn[0])[:5])
+        raise ValueError(
+            f"Split {k}: {len(torn)} set{'s' if len(torn) != 1 else ''} of "
+            f"identical images {'are' if len(torn) != 1 else 'is'} on both sides "
+            f"of the split (e.g. samples {example}), so the model would be tested "
+            "on copies of its training images. Use a group-aware splitter "
+            "(GroupKFold, StratifiedGroupKFold, GroupShuffleSplit; each set of "
+            "identical images is passed to it as one group) or remove the copies."
+        )
+
+
+def _check_split(
+    split, k: int, n_samples: int, groups, duplicates: Sequence[np.ndarray] = ()
+) -> dict:
     """Split ``k`` (a ``(train, test)`` pair) as a fold dict, or a clear error."""
     try:
         train, test = split
@@ -149,6 +239,8 @@ def _check_split(split, k: int, n_samples: int, groups) -> dict:
             f"part (positions {listed}{' ...' if both.size > 5 else ''}); train and "
             "test must not overlap."
         )
+    if duplicates:
+        _split_duplicates(train, test, k, n_samples, duplicates)
     if groups is not None:
         shared = set(groups[train]) & set(groups[test])
         if shared:
@@ -161,12 +253,22 @@ def _check_split(split, k: int, n_samples: int, groups) -> dict:
     return {"repeat": 0, "fold": k, "train": train.tolist(), "test": test.tolist()}
 
 
-def _given_folds(y: np.ndarray, groups: np.ndarray | None, cv) -> list[dict]:
-    """Folds from a splitter object or from ``(train, test)`` pairs, all checked."""
+def _given_folds(
+    y: np.ndarray,
+    groups: np.ndarray | None,
+    cv,
+    duplicates: Sequence[np.ndarray] = (),
+) -> list[dict]:
+    """Folds from a splitter object or from ``(train, test)`` pairs, all checked.
+
+    A splitter gets the groups with every duplicate set merged into one group;
+    every split is checked against the user's groups and the duplicate sets.
+    """
     index = np.arange(len(y))
     if callable(getattr(cv, "split", None)):
+        merged = merge_duplicates(groups, duplicates, len(y))
         try:
-            splits = list(cv.split(index, y, groups))
+            splits = list(cv.split(index, y, merged))
         except Exception as exc:
             raise ValueError(
                 f"The cv splitter {' '.join(repr(cv).split())} could not split the "
@@ -176,7 +278,9 @@ def _given_folds(y: np.ndarray, groups: np.ndarray | None, cv) -> list[dict]:
         splits = list(cv)
     if not splits:
         raise ValueError("cv gave no splits; give at least one (train, test) pair.")
-    folds = [_check_split(s, k, len(y), groups) for k, s in enumerate(splits)]
+    folds = [
+        _check_split(s, k, len(y), groups, duplicates) for k, s in enumerate(splits)
+    ]
     return _number_repeats(folds, len(y))
 
 
@@ -209,6 +313,7 @@ def make_folds(
     cv,
     repeats: int,
     random_state: int | None,
+    duplicates: Sequence[np.ndarray] | None = None,
 ) -> list[dict]:
     """The outer folds: ``repeats × cv`` k-fold splits, or the splits ``cv`` gives.
 
@@ -221,6 +326,15 @@ def make_folds(
     split whose test part overlaps an earlier one of the current repeat starts the
     next repeat (so a repeated k-fold splitter gives one repeat per round).
 
+    ``duplicates`` lists sets of sample positions whose images are identical (see
+    :func:`featcls.data.find_duplicates`). Each set is kept on one side of every
+    split: the sets are merged into the groups (:func:`merge_duplicates`), so an
+    int ``cv`` becomes stratified-grouped k-fold and a splitter gets the merged
+    groups; given splits (or a splitter that ignores groups) that put a set on
+    both sides are refused. A :class:`~featcls.exceptions.DataWarning` says how
+    many sets there are. Without duplicates the folds are exactly those without
+    the argument.
+
     Returns ``[{"repeat", "fold", "train", "test"}]`` with integer index lists. With
     groups, every fold is checked: no group is on both sides of a split.
 
@@ -228,10 +342,21 @@ def make_folds(
     ------
     ValueError
         If ``cv`` or ``repeats`` is not valid (``repeats`` must be 1 unless ``cv`` is
-        an int), or a given split is not.
+        an int), or a given split is not (it separates a group or a duplicate set).
+
+    Warns
+    -----
+    DataWarning
+        If ``duplicates`` holds a set of two or more samples.
     """
-    if check_cv(cv, repeats) != "kfold":
-        return _given_folds(y, groups, cv)
+    kind = check_cv(cv, repeats)
+    duplicates = [np.asarray(d, dtype=np.intp).reshape(-1) for d in (duplicates or ())]
+    duplicates = [d for d in duplicates if d.size > 1]
+    if duplicates:
+        _warn_duplicates(duplicates)
+    if kind != "kfold":
+        return _given_folds(y, groups, cv, duplicates)
+    groups = merge_duplicates(groups, duplicates, len(y))
     folds = []
     index = np.arange(len(y))
     for repeat in range(int(repeats)):

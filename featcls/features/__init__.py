@@ -9,6 +9,7 @@ from featcls.features._intensity import (
     intensity_features,
     snr_features,
 )
+from featcls.features._lbp import LBPFeatures, lbp_features
 from featcls.features._moments import MomentFeatures, moment_features
 from featcls.features._profiles import (
     EdgeProfile,
@@ -21,10 +22,8 @@ from featcls.features._shape import ShapeFeatures, shape_features
 from featcls.features._texture import (
     HaralickFeatures,
     LawsFeatures,
-    LBPFeatures,
     haralick_features,
     laws_features,
-    lbp_features,
 )
 
 __all__ = [

@@ -14,6 +14,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from featcls._files import atomic_path, write_text_atomic
+
 __all__ = ["FeatureCache", "content_key"]
 
 _KEY = "__key__"
@@ -52,10 +54,12 @@ class FeatureCache:
     """Feature rows of one extractor configuration, stored as Parquet part files.
 
     ``root/<config key>/part-*.parquet`` hold one row per image: the content key, the
-    features, where the mask came from and any notes. Each finished chunk is written
-    to a temporary file and renamed, so a run that is killed leaves only complete
-    parts and the next run computes only what is missing. Because the folder is plain
-    Parquet it can live on shared storage and be read by any tool.
+    features, where the mask came from and any notes. Each finished chunk (and the
+    ``config.json`` describing the settings) is written to a unique temporary file
+    and renamed (:func:`featcls._files.atomic_path`), so a run that is killed leaves
+    only complete files, concurrent runs sharing the folder never write to the same
+    temporary file, and the next run computes only what is missing. Because the
+    folder is plain Parquet it can live on shared storage and be read by any tool.
 
     Parameters
     ----------
@@ -123,7 +127,7 @@ class FeatureCache:
         self.dir.mkdir(parents=True, exist_ok=True)
         config_file = self.dir / "config.json"
         if not config_file.exists():
-            config_file.write_text(self._config_text)
+            write_text_atomic(config_file, self._config_text)
         rows = np.asarray(rows, dtype=np.float64).reshape(len(keys), len(self.columns))
         arrays = [
             pa.array(keys),
@@ -134,7 +138,7 @@ class FeatureCache:
         table = pa.Table.from_arrays(
             arrays, names=[_KEY, _SOURCE, _NOTES, *self.columns]
         )
-        name = f"part-{uuid.uuid4().hex}.parquet"
-        tmp = self.dir / f".{name}.tmp"
-        pq.write_table(table, tmp)
-        os.replace(tmp, self.dir / name)
+        # A unique part name, written under a unique temporary name and renamed
+        # when complete: concurrent writers never clash, a killed one leaves no part.
+        with atomic_path(self.dir / f"part-{uuid.uuid4().hex}.parquet") as tmp:
+            pq.write_table(table, tmp)

@@ -11,10 +11,14 @@ from __future__ import annotations
 import cv2
 import numpy as np
 from sklearn.cluster import MiniBatchKMeans
+from threadpoolctl import threadpool_limits
 
 from featcls.features._base import FeatureFamily, check_int, check_number
 
 __all__ = ["VLADFeatures"]
+
+#: Codebook centres are multiples of 1 / _GRID (see ``fit_codebook``).
+_GRID = 2.0**20
 
 
 class VLADFeatures(FeatureFamily):
@@ -136,22 +140,36 @@ class VLADFeatures(FeatureFamily):
         km = MiniBatchKMeans(
             n_words, random_state=self.random_state, n_init=3, batch_size=4096
         )
-        self.codebook_ = km.fit(stacked).cluster_centers_.astype(np.float32)
+        # On one thread: k-means's sums over OpenMP and BLAS threads would make the
+        # codebook depend on how many cores the process may use (fewer in a joblib
+        # worker), so the same training images would not give the same codebook.
+        with threadpool_limits(limits=1):
+            centres = km.fit(stacked).cluster_centers_
+        # Centres on a grid of 2**-20 (a change of at most 5e-7): with descriptors in
+        # float16 (multiples of 2**-24, at most 1) every product and sum in
+        # :meth:`encode` is then exact in float64, whatever order BLAS adds them in.
+        self.codebook_ = (np.round(centres * _GRID) / _GRID).astype(np.float32)
         return self
 
     def encode(self, descriptors: np.ndarray) -> np.ndarray:
-        """VLAD vector of one image (NaN when it has no descriptor)."""
+        """VLAD vector of one image (NaN when it has no descriptor).
+
+        The descriptors are taken in float16, as the extractor stores them. The
+        nearest centres and the residual sums are then exact (see
+        :meth:`fit_codebook`), so the vector is the same bits in every process.
+        """
         n_words, dim = self.codebook_.shape
         if len(descriptors) == 0:
             return np.full(n_words * dim, np.nan)
-        d = descriptors.astype(np.float32)
-        c = self.codebook_
-        # Squared distances as |c|² − 2 d·c (|d|² is the same for every centre).
-        nearest = ((c * c).sum(1)[None, :] - 2.0 * d @ c.T).argmin(axis=1)
+        d = np.asarray(descriptors).astype(np.float16).astype(np.float64)
+        c = self.codebook_.astype(np.float64)
+        # Squared distances as |c|² − 2 d·c (|d|² is the same for every centre):
+        # exact in float64, so ties go to the first centre everywhere.
+        nearest = ((c * c).sum(1)[None, :] - 2.0 * (d @ c.T)).argmin(axis=1)
         vlad = np.zeros((n_words, dim), np.float64)
-        np.add.at(vlad, nearest, d - self.codebook_[nearest])
+        np.add.at(vlad, nearest, d - c[nearest])  # exact sums: order does not matter
         vlad = np.sign(vlad) * np.abs(vlad) ** float(self.power)
-        norm = np.linalg.norm(vlad)
+        norm = np.sqrt(np.sum(vlad * vlad))  # pairwise sum, not a threaded BLAS dot
         return (vlad / norm if norm > 0 else vlad).ravel()
 
     def compute(self, ctx) -> np.ndarray:

@@ -168,14 +168,20 @@ class MaskGeometry:
 
     @cached_property
     def distance(self) -> np.ndarray:
-        """Euclidean distance (px) of every pixel centre to the centroid, float32."""
+        """Euclidean distance (px) of every pixel centre to the centroid, float32.
+
+        ``sqrt(dx² + dy²)`` with every operation correctly rounded in float32, so
+        the same mask gives the same bits on every call. (``cv2.magnitude`` does not:
+        its vectorised path is not correctly rounded and the elements before the
+        first 64-byte boundary of its output take another path, so its last bit
+        depended on where the output happened to lie in memory.)
+        """
         h, w = self.mask.shape
         cy, cx = self.centroid
         dy = (np.arange(h, dtype=np.float32) - np.float32(cy))[:, None]
         dx = (np.arange(w, dtype=np.float32) - np.float32(cx))[None, :]
-        return cv2.magnitude(
-            np.broadcast_to(dx, (h, w)).copy(), np.broadcast_to(dy, (h, w)).copy()
-        )
+        out = np.add(dx * dx, dy * dy)  # (H, W) by broadcasting
+        return np.sqrt(out, out=out)
 
     @cached_property
     def max_radius(self) -> float:
@@ -227,14 +233,31 @@ class ImageContext:
         The object mask and its geometry, shared between the channels of an image.
     name : str
         How the sample is called in warnings (its file name or table index).
+    notes : set of str or None
+        Where families record why a feature is NaN (:meth:`note`); channels of one
+        image share one set. None starts an empty one.
     """
 
     def __init__(
-        self, image: np.ndarray, geometry: MaskGeometry, name: str = "<array>"
+        self,
+        image: np.ndarray,
+        geometry: MaskGeometry,
+        name: str = "<array>",
+        notes: set[str] | None = None,
     ):
         self.image = np.ascontiguousarray(image, dtype=np.float32)
         self.geometry = geometry
         self.name = name
+        self.notes = set() if notes is None else notes
+
+    def note(self, kind: str) -> None:
+        """Record that a feature is NaN for the documented reason ``kind``.
+
+        The kinds are the keys of ``featcls.features._extract.NOTE_MESSAGES``; the
+        extractor turns them into one :class:`~featcls.exceptions.FeatureWarning`
+        per kind naming the samples.
+        """
+        self.notes.add(kind)
 
     @property
     def mask(self) -> np.ndarray:

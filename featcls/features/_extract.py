@@ -35,6 +35,8 @@ __all__ = [
     "descriptor_chunk",
     "extract_chunk",
     "extract_sample",
+    "warn_all_nan",
+    "warn_notes",
 ]
 
 #: Smallest image side (px) for which features are computed; smaller → NaN + warning.
@@ -48,7 +50,28 @@ NOTE_MESSAGES = {
     "feature is NaN; resize it (FeatureExtractor(size=...))",
     "constant": "the image is constant (no contrast), so statistics of spread and "
     "texture are NaN where undefined",
+    "no_background": "the object fills the whole image (mask='full' or a full "
+    "mask), so every background statistic (intensity bg_*, snr snr/cnr/contrast) "
+    "is NaN",
+    "flat_object": "the object has a single intensity (or a single grey level), so "
+    "its skewness, kurtosis, object_snr and Haralick correlation are NaN",
+    "flat_background": "the background has a single intensity (e.g. with "
+    "mask_out=True), so its skewness and kurtosis and the snr are NaN",
+    "black_object": "the object's intensities add up to zero (a black object), so "
+    "its intensity-weighted moments (and the contrast, on a black background) are "
+    "NaN",
+    "empty_rings": "some rings of the radial or edge profile hold no pixel (the "
+    "centroid lies outside the object, or a ring lies outside the image), so their "
+    "ring features are NaN",
+    "no_pairs": "the object has no pixel pair at some Haralick distance in some "
+    "direction (it is thinner than the distance), so those Haralick features are NaN",
+    "no_descriptors": "no VLAD keypoint lies inside the object (the mask is empty "
+    "or the object smaller than the grid step), so the vlad features are NaN",
+    "undefined": "some features are undefined for the image and are NaN",
 }
+
+#: Notes implied by a constant image, not repeated for it.
+_IMPLIED_BY_CONSTANT = frozenset({"flat_object", "flat_background"})
 
 
 @dataclass(frozen=True)
@@ -145,14 +168,22 @@ def extract_sample(
     geometry = MaskGeometry(mask)
     if geometry.empty:
         return np.full(n_out, np.nan), source, ["empty_mask"], len(channels)
-    if all(_is_constant(c) for c in channels):
-        notes.append("constant")
-    contexts = [ImageContext(c, geometry, name) for c in channels]
+    constant = all(_is_constant(c) for c in channels)
+    found: set[str] = set()  # shared by the channels' contexts
+    contexts = [ImageContext(c, geometry, name, found) for c in channels]
     parts = []
     with np.errstate(all="ignore"):
         for family in config.families:
             for ctx in contexts if family.per_channel else contexts[:1]:
-                parts.append(np.asarray(family.compute(ctx), dtype=np.float64))
+                before = len(found)
+                part = np.asarray(family.compute(ctx), dtype=np.float64)
+                if not constant and len(found) == before and np.isnan(part).any():
+                    found.add("undefined")  # a NaN no family explained: still said
+                parts.append(part)
+    if constant:
+        notes.append("constant")
+        found -= _IMPLIED_BY_CONSTANT
+    notes += [kind for kind in NOTE_MESSAGES if kind in found]  # a fixed order
     return np.concatenate(parts), source, notes, len(channels)
 
 
@@ -193,19 +224,24 @@ def descriptor_chunk(
     """
     gray = replace(config, channels="gray", channel_names=None)
     out = []
-    for index, image_src, mask_src in samples:
-        name = _label(image_src, index)
-        channels, _, mask, _ = load_sample(image_src, mask_src, gray, name)
-        if min(mask.shape) < MIN_SIZE or not mask.any():
-            out.append((index, np.zeros((0, family.descriptor_dim), np.float32)))
-            continue
-        ctx = ImageContext(channels[0], MaskGeometry(mask), name)
-        out.append((index, family.local_descriptors(ctx)))
+    with _opencv_single_thread():
+        for index, image_src, mask_src in samples:
+            name = _label(image_src, index)
+            channels, _, mask, _ = load_sample(image_src, mask_src, gray, name)
+            if min(mask.shape) < MIN_SIZE or not mask.any():
+                out.append((index, np.zeros((0, family.descriptor_dim), np.float32)))
+                continue
+            ctx = ImageContext(channels[0], MaskGeometry(mask), name)
+            out.append((index, family.local_descriptors(ctx)))
     return out
 
 
 def warn_notes(notes_by_sample: dict[str, list[str]]) -> None:
-    """Raise one :class:`FeatureWarning` per kind of problem, naming the samples."""
+    """Raise one :class:`FeatureWarning` per kind of problem, naming the samples.
+
+    The message names the first five; the warning's ``samples`` attribute holds
+    them all (and ``kind`` the note), for code that wants to act on them.
+    """
     by_kind: dict[str, list[str]] = {}
     for name, notes in notes_by_sample.items():
         for note in notes:
@@ -213,11 +249,33 @@ def warn_notes(notes_by_sample: dict[str, list[str]]) -> None:
     for kind, names in by_kind.items():
         shown = ", ".join(repr(n) for n in names[:5])
         more = f" and {len(names) - 5} more" if len(names) > 5 else ""
-        warnings.warn(
-            f"{len(names)} sample(s): {NOTE_MESSAGES[kind]}: {shown}{more}.",
-            FeatureWarning,
-            stacklevel=3,
+        # (A note from a foreign cache part that featcls does not know still warns.)
+        message = NOTE_MESSAGES.get(kind, NOTE_MESSAGES["undefined"])
+        warning = FeatureWarning(f"{len(names)} sample(s): {message}: {shown}{more}.")
+        warning.kind, warning.samples = kind, tuple(names)
+        warnings.warn(warning, stacklevel=3)
+
+
+def warn_all_nan(values: np.ndarray, names: list[str]) -> None:
+    """One :class:`FeatureWarning` naming the features that are NaN in every row.
+
+    Only for two rows or more: for a single image the per-sample warnings say it.
+    The warning's ``features`` attribute holds every such feature's name.
+    """
+    if len(values) < 2:
+        return
+    all_nan = np.isnan(values).all(axis=0)
+    dead = [name for name, nan in zip(names, all_nan, strict=True) if nan]
+    if dead:
+        shown = ", ".join(repr(n) for n in dead[:20])
+        more = f" and {len(dead) - 20} more" if len(dead) > 20 else ""
+        warning = FeatureWarning(
+            f"{len(dead)} feature(s) are NaN for every one of the {len(values)} "
+            f"samples, so they carry no information (the warnings above say why; "
+            f"drop them or change the settings): {shown}{more}."
         )
+        warning.kind, warning.features = "all_nan", tuple(dead)
+        warnings.warn(warning, stacklevel=3)
 
 
 def compute_family(
@@ -237,6 +295,7 @@ def compute_family(
             f"{family.name!r}]).fit(train_images).transform(images)."
         )
     config = ExtractionConfig(families=(family,))
-    row, _, notes, _ = extract_sample(np.asarray(image), mask, config, "<image>")
+    with _opencv_single_thread():  # as in the extractor: the same bits
+        row, _, notes, _ = extract_sample(np.asarray(image), mask, config, "<image>")
     warn_notes({"image": notes})
     return dict(zip(family.feature_names(), row.tolist(), strict=True))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +16,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
+from featcls._files import atomic_path
 from featcls.data import CHANNEL_POLICIES, as_sample_table, read_image, split_channels
 from featcls.features._base import FeatureFamily, check_int, check_option
 from featcls.features._cache import FeatureCache, content_key
@@ -25,6 +25,7 @@ from featcls.features._extract import (
     _label,
     descriptor_chunk,
     extract_chunk,
+    warn_all_nan,
     warn_notes,
 )
 from featcls.features._registry import DEFAULT_FAMILIES, FEATURE_FAMILIES
@@ -41,11 +42,33 @@ def _expected_source(policy: str, mask: Any) -> str:
 
 
 #: Bumped whenever a change to the code changes feature values, to invalidate caches.
-FEATURE_VERSION = 2
+#: 3: exact distances (no cv2.magnitude), exact LBP ties, dot products without BLAS.
+FEATURE_VERSION = 3
 #: The same for the local descriptors of stateful families.
 DESCRIPTOR_VERSION = 1
 
 _FIXED_CHANNELS = {"gray": ("gray",), "rgb": ("r", "g", "b"), "hsv": ("h", "s", "v")}
+
+
+def _load_descriptors(path: Path, family: FeatureFamily) -> np.ndarray | None:
+    """Cached descriptors of one image, or None when absent or not what we wrote.
+
+    A damaged or foreign file in the cache is recomputed (and replaced), not
+    trusted and not an error.
+    """
+    if not path.is_file():
+        return None
+    try:
+        desc = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    ok = (
+        desc.dtype == np.float16
+        and desc.ndim == 2
+        and desc.shape[1] == family.descriptor_dim
+        and np.isfinite(desc).all()
+    )
+    return desc if ok else None
 
 
 def _resolve_families(families: Any) -> list[FeatureFamily]:
@@ -324,6 +347,15 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
                 values[:, cols] = np.vstack(
                     [family.encode(d.astype(np.float32)) for d in descriptors]
                 )
+                labels = samples[2]
+                warn_notes(
+                    {
+                        labels[i]: ["no_descriptors"]
+                        for i, d in enumerate(descriptors)
+                        if len(d) == 0
+                    }
+                )
+        warn_all_nan(values, list(self.feature_names_out_))
         return values, sources
 
     def _samples(self, table: pd.DataFrame) -> tuple[list, list, list, list | None]:
@@ -434,9 +466,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             ).hexdigest()[:16]
             folder = Path(self.cache_dir) / f"descriptors-{digest}"
             for i, key in enumerate(keys):
-                path = folder / f"{key}.npy"
-                if path.is_file():
-                    out[i] = np.load(path)
+                out[i] = _load_descriptors(folder / f"{key}.npy", family)
         todo = [i for i in range(n) if out[i] is None]
         self.n_computed_ = max(getattr(self, "n_computed_", 0), len(todo))
         config = self._config()
@@ -452,10 +482,10 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             for i, desc in done:
                 out[i] = desc.astype(np.float16)
                 if folder is not None:
-                    folder.mkdir(parents=True, exist_ok=True)
-                    tmp = folder / f".{keys[i]}.tmp.npy"
-                    np.save(tmp, out[i])
-                    os.replace(tmp, folder / f"{keys[i]}.npy")
+                    # A unique temporary name, renamed when complete: a killed run
+                    # leaves no half-written file, concurrent runs never clash.
+                    with atomic_path(folder / f"{keys[i]}.npy") as tmp:
+                        np.save(tmp, out[i])
         return out
 
     def __sklearn_tags__(self):

@@ -6,6 +6,7 @@ import numpy as np
 
 from featcls.features._base import FeatureFamily, check_int
 from featcls.features._context import U8_VALUES
+from featcls.features._reduce import rowdot
 
 __all__ = ["IntensityFeatures", "SNRFeatures", "intensity_features", "snr_features"]
 
@@ -45,7 +46,7 @@ class _Sample:
         """Mean over the sample of ``x`` (a per-value array), accumulated in float64."""
         if self.counts is None:
             return float(x.mean(dtype=np.float64))
-        return float(self.counts @ x.astype(np.float64) / self.size)
+        return float(rowdot(self.counts, x.astype(np.float64)) / self.size)
 
     def extremes(self) -> tuple[float, float]:
         if self.counts is None:
@@ -205,10 +206,18 @@ class IntensityFeatures(FeatureFamily):
         lo, hi = self._range()
         obj = _sample(ctx, "object")
         hist = _histogram(obj, int(self.n_bins), lo, hi)
-        parts = [hist, _stats(obj, hist)]
+        stats = _stats(obj, hist)
+        if np.isnan(stats[2]):  # no spread: skewness and kurtosis are undefined
+            ctx.note("flat_object")
+        parts = [hist, stats]
         if self.background:
             bg = _sample(ctx, "background")
-            parts.append(_stats(bg, _histogram(bg, int(self.n_bins), lo, hi)))
+            bg_stats = _stats(bg, _histogram(bg, int(self.n_bins), lo, hi))
+            if bg.size == 0:
+                ctx.note("no_background")
+            elif np.isnan(bg_stats[2]):
+                ctx.note("flat_background")
+            parts.append(bg_stats)
         return np.concatenate(parts)
 
 
@@ -254,6 +263,14 @@ class SNRFeatures(FeatureFamily):
             k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * self.band + 1,) * 2)
             ring = cv2.dilate(ctx.geometry.mask_u8, k).astype(bool) & ~ctx.mask
             mb, sb = _mean_std(_Sample(ctx.image[ring]))
+        if np.isnan(mb):
+            ctx.note("no_background")
+        elif not sb > 0:
+            ctx.note("flat_background")
+        if not so > 0:
+            ctx.note("flat_object")
+        if mo + mb <= 0:
+            ctx.note("black_object")
         with np.errstate(divide="ignore", invalid="ignore"):
             pooled = np.sqrt((so**2 + sb**2) / 2)
             out = np.array(

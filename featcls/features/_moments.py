@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from featcls.features._base import FeatureFamily, check_int, check_option
+from featcls.features._reduce import rowdot
 
 __all__ = ["MomentFeatures", "moment_features"]
 
@@ -94,11 +95,15 @@ class MomentFeatures(FeatureFamily):
         m = cv2.moments(weights)
         n_z = len(_zernike_names(self.zernike_degree))
         if m["m00"] <= 0:  # a black object: moments are undefined
+            ctx.note("black_object")
             return np.full(21 + n_z, np.nan)
         mu = np.array([m[f"mu{o}"] for o in _ORDERS])
         nu = np.array([m[f"nu{o}"] for o in _ORDERS])
         hu = _log_scale(cv2.HuMoments(m).ravel())
-        return np.concatenate([mu, nu, hu, self._zernike(weights, m, g)])
+        zernike = self._zernike(weights, m, g)
+        if np.isnan(zernike).any():
+            ctx.note("black_object")
+        return np.concatenate([mu, nu, hu, zernike])
 
     def _zernike(self, weights: np.ndarray, m: dict, g) -> np.ndarray:
         cy, cx = m["m01"] / m["m00"], m["m10"] / m["m00"]
@@ -122,12 +127,12 @@ class MomentFeatures(FeatureFamily):
             borderValue=0,
         )
         parts, inside = _zernike_basis_parts(size, int(self.zernike_degree))
-        n_moments = parts.shape[1] // 2
+        n_moments = parts.shape[0] // 2
         values = small.ravel().astype(np.float64)
         total = float(values[inside].sum())  # mass inside the unit disk
         if total <= 0:
             return np.full(n_moments, np.nan)
-        moments = (values / total) @ parts
+        moments = rowdot(parts, values / total)
         return np.hypot(moments[:n_moments], moments[n_moments:])
 
 
@@ -169,14 +174,15 @@ def _zernike_basis(size: int, degree: int) -> tuple[np.ndarray, np.ndarray]:
 
 @lru_cache(maxsize=8)
 def _zernike_basis_parts(size: int, degree: int) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_zernike_basis` as one real matrix, real parts then imaginary parts.
+    """:func:`_zernike_basis` as one real matrix: real parts, then imaginary parts.
 
-    Two real products instead of one complex one: a complex matrix product goes
-    through multi-threaded BLAS, whose threads cost far more than the product itself
-    when other processes keep the cores busy.
+    One row per part (shape ``(2 n_moments, size²)``), so that each moment is a dot
+    product along a contiguous row, taken by :func:`~featcls.features._reduce.rowdot`
+    in a fixed order: a BLAS product splits a long one over its threads (and its
+    threads cost more than the product when other processes keep the cores busy).
     """
     basis, inside = _zernike_basis(size, degree)
-    parts = np.ascontiguousarray(np.concatenate([basis.real, basis.imag], axis=1))
+    parts = np.ascontiguousarray(np.concatenate([basis.real, basis.imag], axis=1).T)
     parts.flags.writeable = False
     return parts, inside
 

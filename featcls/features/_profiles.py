@@ -40,6 +40,13 @@ class _RingFamily(FeatureFamily):
             width = float(self.ring_width)
         return geometry.rings(n, width, object_only=self.region == "object")
 
+    def _note_empty_rings(self, ctx):
+        """The rings of ``ctx``; notes when some hold no pixel (their features: NaN)."""
+        rings = self._rings(ctx.geometry)
+        if not rings.counts.all():
+            ctx.note("empty_rings")
+        return rings
+
     def _ring_means(self, values: np.ndarray, geometry, *, std: bool) -> list:
         rings = self._rings(geometry)
         v = values[rings.rows].astype(np.float64)
@@ -65,7 +72,9 @@ _RING_DOC = """
     ``[k w, (k + 1) w)``. With ``region="object"`` only object pixels count, so pixels
     outside the mask never matter; ``region="image"`` counts every pixel, which with
     ``extent > 1`` describes the surroundings of a particle. A ring with no pixel
-    (for example one that lies outside the image) is NaN.
+    (for example one that lies outside the image, or the inner rings of a ring-shaped
+    object, whose centroid lies in its hole) is NaN, and a
+    :class:`~featcls.exceptions.FeatureWarning` names the sample.
 
     Parameters
     ----------
@@ -106,6 +115,7 @@ class RadialProfile(_RingFamily):
         return self._ring_names("mean", "std")
 
     def compute(self, ctx) -> np.ndarray:
+        self._note_empty_rings(ctx)
         return np.concatenate(self._ring_means(ctx.image, ctx.geometry, std=True))
 
 
@@ -158,7 +168,7 @@ class EdgeProfile(_RingFamily):
     def compute(self, ctx) -> np.ndarray:
         # Only the object's pixels may shape its edges, unless the rings are meant to
         # describe the surroundings too.
-        rings = self._rings(ctx.geometry)
+        rings = self._note_empty_rings(ctx)
         if self.region == "object":
             # Outside the mask the filled image is constant, so gradients vanish 3
             # rows beyond the bounding box: filter a band of rows with that margin

@@ -2,10 +2,11 @@
 
 from featcls.features._codebook import VLADFeatures
 from featcls.features._intensity import IntensityFeatures, SNRFeatures
+from featcls.features._lbp import LBPFeatures
 from featcls.features._moments import MomentFeatures
 from featcls.features._profiles import EdgeProfile, RadialProfile
 from featcls.features._shape import ShapeFeatures
-from featcls.features._texture import HaralickFeatures, LawsFeatures, LBPFeatures
+from featcls.features._texture import HaralickFeatures, LawsFeatures
 
 __all__ = ["DEFAULT_FAMILIES", "FEATURE_FAMILIES"]
 

@@ -1,4 +1,4 @@
-"""Texture features: Haralick statistics, local binary patterns and Laws' energies."""
+"""Texture features: Haralick statistics and Laws' energies (LBP: ``_lbp``)."""
 
 from __future__ import annotations
 
@@ -14,13 +14,12 @@ from featcls.features._base import (
     check_option,
 )
 from featcls.features._context import U8_VALUES
+from featcls.features._reduce import rowdot
 
 __all__ = [
     "HaralickFeatures",
-    "LBPFeatures",
     "LawsFeatures",
     "haralick_features",
-    "lbp_features",
     "laws_features",
 ]
 
@@ -121,23 +120,24 @@ def haralick_from_glcm(cmats: np.ndarray) -> np.ndarray:
         p = (cmats / total[:, None, None]).reshape(m, n * n)
         pm = p.reshape(m, n, n)
         px, py = pm.sum(1), pm.sum(2)
-        ux, uy = px @ k, py @ k
-        vx, vy = px @ k**2 - ux**2, py @ k**2 - uy**2
+        # Dot products with rowdot, not BLAS: the same bits whatever the threads.
+        ux, uy = rowdot(px, k), rowdot(py, k)
+        vx, vy = rowdot(px, k**2) - ux**2, rowdot(py, k**2) - uy**2
         p_plus = _group_sums(p, i_plus_j, 2 * n)
         p_minus = _group_sums(p, i_minus_j, n)
         tk = np.arange(2 * n, dtype=np.float64)
         f = np.empty((m, 13))
         f[:, 0] = (p * p).sum(1)
-        f[:, 1] = p_minus @ k**2
+        f[:, 1] = rowdot(p_minus, k**2)
         sxsy = np.sqrt(np.maximum(vx, 0) * np.maximum(vy, 0))
-        f[:, 2] = np.where(sxsy > 1e-12, (p @ ij - ux * uy) / sxsy, np.nan)
+        f[:, 2] = np.where(sxsy > 1e-12, (rowdot(p, ij) - ux * uy) / sxsy, np.nan)
         f[:, 3] = vx
-        f[:, 4] = p @ idm
-        f[:, 5] = p_plus @ tk
-        f[:, 6] = p_plus @ tk**2 - f[:, 5] ** 2
+        f[:, 4] = rowdot(p, idm)
+        f[:, 5] = rowdot(p_plus, tk)
+        f[:, 6] = rowdot(p_plus, tk**2) - f[:, 5] ** 2
         f[:, 7] = _entropy(p_plus)
         f[:, 8] = hxy = _entropy(p)
-        f[:, 9] = p_minus @ k**2 - (p_minus @ k) ** 2
+        f[:, 9] = rowdot(p_minus, k**2) - rowdot(p_minus, k) ** 2
         f[:, 10] = _entropy(p_minus)
         log_px, log_py = _log2(px), _log2(py)
         hx, hy = _entropy(px, log_px), _entropy(py, log_py)
@@ -257,177 +257,17 @@ class HaralickFeatures(FeatureFamily):
             levels = quantize(ctx.image[r0:r1, c0:c1], mask, n_levels, lo, hi)
         distances = check_int_tuple(self, "distances", self.distances)
         cmats = np.concatenate([glcm(levels, n_levels, d) for d in distances])
-        stats = haralick_from_glcm(cmats).reshape(len(distances), 4, 13)
+        stats = haralick_from_glcm(cmats)
+        paired = cmats.any(axis=(1, 2))
+        if not paired.all():  # a direction with no pair at a distance: NaN
+            ctx.note("no_pairs")
+        if np.isnan(stats[paired, 2]).any():  # one grey level: no correlation
+            ctx.note("flat_object")
+        stats = stats.reshape(len(distances), 4, 13)
         with np.errstate(invalid="ignore"):
             mean = stats.mean(axis=1)
             rng = stats.max(axis=1) - stats.min(axis=1)
         return np.stack([mean, rng], axis=1).ravel()
-
-
-@lru_cache(maxsize=8)
-def _uniform_lut(points: int) -> np.ndarray:
-    """Map an LBP code to its rotation-invariant uniform label (Ojala et al. 2002).
-
-    A code with at most two 0/1 transitions around the circle maps to its number of
-    set bits (0..P); every other code to P + 1.
-    """
-    codes = np.arange(2**points, dtype=np.int64)
-    rotated = (codes >> 1) | ((codes & 1) << (points - 1))
-    transitions = np.array([bin(v).count("1") for v in (codes ^ rotated)])
-    ones = np.array([bin(v).count("1") for v in codes])
-    return np.where(transitions <= 2, ones, points + 1).astype(np.uint8)
-
-
-@lru_cache(maxsize=32)
-def _lbp_offsets(points: int, radius: float) -> tuple[tuple[int, int, float, float]]:
-    """Integer offset and bilinear fractions ``(y0, x0, fy, fx)`` of every neighbour."""
-    out = []
-    for p in range(points):
-        angle = 2.0 * np.pi * p / points
-        dy, dx = round(-radius * np.sin(angle), 9), round(radius * np.cos(angle), 9)
-        y0, x0 = int(np.floor(dy)), int(np.floor(dx))
-        out.append((y0, x0, dy - y0, dx - x0))
-    return tuple(out)
-
-
-def lbp_codes(
-    image: np.ndarray,
-    points: int,
-    radius: float,
-    *,
-    box: tuple[int, int, int, int] | None = None,
-    padded: np.ndarray | None = None,
-) -> np.ndarray:
-    """Raw LBP codes of a float32 image: bit p set when neighbour p >= centre.
-
-    Neighbour p sits at angle ``2 pi p / points`` on a circle of ``radius`` pixels and
-    is bilinearly interpolated (as scikit-image's ``local_binary_pattern``) from
-    shifted views of a border-reflected copy, weighted with OpenCV's ``addWeighted``;
-    no per-pixel Python. The horizontal interpolation is shared by the neighbours
-    with the same column offset (p and its mirror image about the horizontal axis),
-    which halves the interpolation work without changing a single operation.
-
-    ``box = (row0, col0, row1, col1)`` restricts the codes to that part of the image
-    (the neighbours still come from the whole image); ``padded`` is the image
-    reflected by at least ``ceil(radius) + 1`` pixels on every side, when the caller
-    has it already (the same copy serves every radius).
-    """
-    h, w = image.shape
-    pad = int(np.ceil(radius)) + 1
-    if padded is None:
-        padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REFLECT)
-    else:
-        pad = (padded.shape[0] - h) // 2
-    r0, c0, r1, c1 = (0, 0, h, w) if box is None else box
-    bh, bw = r1 - r0, c1 - c0
-    offsets = _lbp_offsets(points, float(radius))
-
-    def view(y: int, x: int, rows: int = bh) -> np.ndarray:
-        top, left = pad + r0 + y, pad + c0 + x
-        return padded[top : top + rows, left : left + bw]
-
-    # One horizontal interpolation per (column offset, fraction), over every row that
-    # the neighbours sharing it need.
-    rows_needed: dict[tuple[int, float], list[int]] = {}
-    for y0, x0, fy, fx in offsets:
-        if fx != 0 or fy != 0:
-            rows_needed.setdefault((x0, fx), []).extend([y0, y0 + 1] if fy else [y0])
-    horizontal = {}
-    for (x0, fx), ys in rows_needed.items():
-        top, bottom = min(ys), max(ys)
-        rows = bottom - top + bh
-        left, right = view(top, x0, rows), view(top, x0 + 1, rows)
-        horizontal[x0, fx] = top, cv2.addWeighted(left, 1 - fx, right, fx, 0.0)
-    centre = image[r0:r1, c0:c1]
-    dtype = np.uint8 if points <= 8 else np.uint16
-    code = np.zeros((bh, bw), dtype)
-    # Horner's scheme from the last neighbour down: code = 2 code + bit.
-    for p in range(points - 1, -1, -1):
-        y0, x0, fy, fx = offsets[p]
-        if fx == 0 and fy == 0:
-            neighbour = view(y0, x0)
-        else:
-            top, rows = horizontal[x0, fx]
-            upper = rows[y0 - top : y0 - top + bh]
-            if fy == 0:
-                neighbour = upper
-            else:
-                lower = rows[y0 + 1 - top : y0 + 1 - top + bh]
-                neighbour = cv2.addWeighted(upper, 1 - fy, lower, fy, 0.0)
-        ge = cv2.compare(neighbour, centre, cv2.CMP_GE)  # 0 or 255
-        np.add(code, code, out=code)
-        if dtype is np.uint8:
-            np.subtract(code, ge, out=code)  # - 255 ≡ + 1 (mod 256)
-        else:
-            code |= ge & np.uint8(1)
-    return code
-
-
-class LBPFeatures(FeatureFamily):
-    """Histograms of rotation-invariant uniform local binary patterns (Ojala 2002).
-
-    For each radius, every object pixel gets the label of its ``points``-neighbour
-    pattern (0..P for uniform patterns: the number of neighbours at least as bright as
-    the centre; P + 1 for all non-uniform ones), and the family returns the fraction of
-    object pixels with each label: ``r<R>_<label>``. Pixels outside the mask are
-    replaced by the object mean first, so they cannot change a pattern.
-
-    Parameters
-    ----------
-    radii : tuple of int, default=(1, 2, 3)
-        Circle radii in pixels (a multi-resolution LBP).
-    points : int, default=8
-        Neighbours per circle (at most 16).
-
-    References
-    ----------
-    T. Ojala, M. Pietikäinen, T. Mäenpää, "Multiresolution gray-scale and rotation
-    invariant texture classification with local binary patterns", IEEE TPAMI 24 (2002).
-    """
-
-    name = "lbp"
-
-    def __init__(self, *, radii: tuple[int, ...] = (1, 2, 3), points: int = 8):
-        self.radii = radii
-        self.points = points
-
-    def feature_names(self) -> list[str]:
-        radii = check_int_tuple(self, "radii", self.radii)
-        points = check_int(self, "points", self.points, low=4)
-        if points > 16:
-            raise ValueError(
-                "The 'points' parameter of LBPFeatures must be an int in "
-                f"[4, 16]. Got {self.points!r} instead."
-            )
-        return [f"r{r}_{label:02d}" for r in radii for label in range(points + 2)]
-
-    def compute(self, ctx) -> np.ndarray:
-        points = int(self.points)
-        lut = _uniform_lut(points)
-        image = ctx.filled
-        g = ctx.geometry
-        radii = check_int_tuple(self, "radii", self.radii)
-        # Codes are needed on the object only: compute them on its bounding box, with
-        # neighbours from one reflected copy of the whole image shared by all radii.
-        box = g.bbox
-        r0, c0, r1, c1 = box
-        mask = g.mask_u8[r0:r1, c0:c1]
-        pad = max(radii) + 1
-        padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REFLECT)
-        area = max(g.area, 1)
-        out = []
-        for radius in radii:
-            codes = lbp_codes(image, points, radius, box=box, padded=padded)
-            if points <= 8:  # count the 8-bit codes, then merge them into labels
-                counts = cv2.calcHist([codes], [0], mask, [256], [0, 256]).ravel()
-                counts = counts[: lut.size]
-                hist = np.bincount(lut, weights=counts, minlength=points + 2)
-                hist = hist.astype(np.float32)  # as calcHist's own counts
-            else:
-                labels = lut[codes]
-                hist = cv2.calcHist([labels], [0], mask, [points + 2], [0, points + 2])
-            out.append(hist.ravel() / area)
-        return np.concatenate(out)
 
 
 _LAWS_VECTORS = {
@@ -518,13 +358,6 @@ def haralick_features(image, mask=None, **params) -> dict[str, float]:
     from featcls.features._extract import compute_family
 
     return compute_family(HaralickFeatures(**params), image, mask)
-
-
-def lbp_features(image, mask=None, **params) -> dict[str, float]:
-    """LBP histograms of ``image``; see :class:`LBPFeatures`."""
-    from featcls.features._extract import compute_family
-
-    return compute_family(LBPFeatures(**params), image, mask)
 
 
 def laws_features(image, mask=None, **params) -> dict[str, float]:

@@ -43,9 +43,10 @@ def leaderboard_section(facts: Facts) -> dict:
                 "input": str(info.get("input", "")),
                 "mean": mean,
                 "std": finite(row["std"]),
-                # scores live in [0, 1]; a t interval on few folds can overshoot
-                "ci_low": float(np.clip(finite(row["ci_low"]), 0.0, 1.0)),
-                "ci_high": float(np.clip(finite(row["ci_high"]), 0.0, 1.0)),
+                # already clipped to [0, 1] by the leaderboard, which says where
+                "ci_low": finite(row["ci_low"]),
+                "ci_high": finite(row["ci_high"]),
+                "ci_clipped": bool(row.get("ci_clipped", False)),
                 "scored": not math.isnan(mean),
                 "has_ci": not math.isnan(finite(row["ci_low"])),
                 **{s: finite(row.get(s)) for s in _SCORE_COLUMNS},

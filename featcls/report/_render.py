@@ -6,6 +6,7 @@ from pathlib import Path
 
 import jinja2
 
+from featcls._files import atomic_path, write_text_atomic
 from featcls.evaluation import ComparisonResult
 from featcls.report._context import build_context
 from featcls.report._format import FILTERS
@@ -54,7 +55,9 @@ def render_report(result: ComparisonResult, path: str | Path | None = None) -> s
     result : ComparisonResult
         The comparison to render; nothing is refitted and no image file is read.
     path : str or Path, optional
-        Where to write the HTML (parent folders are created).
+        Where to write the HTML (parent folders are created). It is written under
+        a temporary name and renamed when complete, so an interrupted run never
+        leaves a half-written report.
 
     Returns
     -------
@@ -83,9 +86,7 @@ def render_report(result: ComparisonResult, path: str | Path | None = None) -> s
     """
     html = ENVIRONMENT.get_template("base.html").render(**build_context(_check(result)))
     if path is not None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(html, encoding="utf-8")
+        write_text_atomic(path, html)
     return html
 
 
@@ -98,6 +99,8 @@ def write_outputs(result: ComparisonResult, out_dir: str | Path) -> dict[str, Pa
         The comparison.
     out_dir : str or Path
         Folder to write into (created if needed); existing files are replaced.
+        Each file is written under a temporary name and renamed when complete: an
+        interrupted run leaves every file either as it was or complete.
 
     Returns
     -------
@@ -117,7 +120,9 @@ def write_outputs(result: ComparisonResult, out_dir: str | Path) -> dict[str, Pa
         "leaderboard": out_dir / "leaderboard.csv",
     }
     result.to_json(paths["results"])
-    result.to_frame().to_csv(paths["fold_scores"], index=False)
-    result.leaderboard().to_csv(paths["leaderboard"])
+    with atomic_path(paths["fold_scores"]) as part:
+        result.to_frame().to_csv(part, index=False)
+    with atomic_path(paths["leaderboard"]) as part:
+        result.leaderboard().to_csv(part)
     render_report(result, paths["report"])
     return paths

@@ -69,7 +69,7 @@ def test_multichannel_tiff(tmp_path, write, rng, planar):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_float_tiff_becomes_float32(tmp_path, write, rng, dtype):
-    image = rng.normal(size=(10, 12)).astype(dtype)
+    image = rng.random(size=(10, 12)).astype(dtype)  # floats must lie in [0, 1]
     out = read_image(write(tmp_path / "f.tif", image))
     assert out.dtype == np.float32
     np.testing.assert_allclose(out, image, rtol=1e-6)
@@ -272,7 +272,8 @@ def test_read_mask_shape_mismatch(tmp_path, write):
         (np.uint16, 65535, 1.0),
         (np.int16, 32767, 1.0),
         (np.bool_, True, 1.0),
-        (np.float64, 3.5, 3.5),
+        (np.float64, 0.25, 0.25),
+        (np.float32, 1.0, 1.0),
     ],
 )
 def test_to_float(dtype, value, expected):

@@ -47,7 +47,8 @@ def test_round_trip(manifest):
     data = _load(csv)
     assert len(data) == 30
     assert data.y.tolist() == table["cls"].tolist()
-    assert data.groups.tolist() == table["plate"].tolist()
+    # Groups are read verbatim as strings (so "01" and "1" stay apart).
+    assert data.groups.tolist() == [str(p) for p in table["plate"]]
     assert data.classes == ["multilamellar", "uncertain", "unilamellar"]
     assert list(data.X.columns) == ["image", "mask", "relpath", "dose"]
     assert data.X["image"].iloc[0] == str(csv.parent / table["file"].iloc[0])

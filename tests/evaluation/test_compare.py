@@ -1,6 +1,8 @@
 """compare(): same folds for every model, no leakage, failures recorded, round trips."""
 
 import json
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +12,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from featcls import FeatureExtractor, load_builtin
-from featcls.evaluation import ComparisonResult, compare, corrected_ttest, make_folds
+from featcls.evaluation import (
+    ComparisonResult,
+    FoldRecord,
+    compare,
+    corrected_ttest,
+    make_folds,
+)
 from featcls.models import make_model
 
 FAMILIES = ["shape", "intensity", "radial"]
@@ -132,6 +140,7 @@ def test_class_rarer_than_folds_raises_or_is_dropped(data):
         features=FeatureExtractor(families=["shape"]),
     )
     assert "tiny" not in r.classes and r.settings["dropped_classes"] == ["tiny"]
+    assert type(r.settings["dropped_classes"][0]) is str  # not np.str_ in messages
     assert len(r.y) == len(y) - 2
 
 
@@ -357,3 +366,101 @@ def test_learned_codebook_is_fitted_on_each_training_fold_only(data, monkeypatch
     n = len(data.y)
     assert sorted(seen) == sorted(n - len(f["test"]) for f in r.folds)
     assert any(name.startswith("vlad__") for name in r.feature_names)
+
+
+class Warner(ClassifierMixin, BaseEstimator):
+    """Warns in fit, then always predicts the first class."""
+
+    def fit(self, X, y):
+        warnings.warn("careful: this model is a constant", UserWarning, stacklevel=2)
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+
+def test_warnings_of_worker_processes_reach_the_caller_naming_model_and_fold(data):
+    with pytest.warns(UserWarning) as caught:
+        compare(
+            {"warner": Warner()},
+            data.X,
+            data.y,
+            cv=2,
+            n_jobs=2,
+            features=FeatureExtractor(families=["shape"]),
+            importance=False,
+        )
+    texts = sorted(str(w.message) for w in caught if "careful" in str(w.message))
+    assert texts == [
+        "warner, fold 0: careful: this model is a constant",
+        "warner, fold 1: careful: this model is a constant",
+    ]
+
+
+def test_a_single_class_is_refused_before_any_fit(data):
+    y = np.full(len(data.y), "only")
+    with pytest.raises(
+        ValueError,
+        match=r"A comparison needs at least two classes; the labels hold only "
+        r"'only' \(90 samples\), so no model can be trained",
+    ):
+        compare(["logreg"], data.X, y, cv=3, features=FeatureExtractor(["shape"]))
+
+
+def _three_folds(predictions: list[list[str]]) -> ComparisonResult:
+    """One model on three folds of four samples (a, a, b, b) each."""
+    folds = [
+        {"repeat": 0, "fold": k, "test": list(range(4 * k, 4 * k + 4))}
+        for k in range(3)
+    ]
+    records = [
+        FoldRecord("rule", 0, k, fold["test"], pred)
+        for k, (fold, pred) in enumerate(zip(folds, predictions, strict=True))
+    ]
+    return ComparisonResult(
+        classes=["a", "b"],
+        y=["a", "a", "b", "b"] * 3,
+        sample_ids=[f"x{i}" for i in range(12)],
+        folds=folds,
+        models=["rule"],
+        records=records,
+    )
+
+
+def test_interval_of_a_bounded_score_is_clipped_to_0_1_and_says_so():
+    from scipy import stats
+
+    perfect = ["a", "a", "b", "b"]
+    result = _three_folds([perfect, perfect, ["a", "b", "b", "b"]])
+    scores = result.to_frame()["f1_macro"].to_numpy()
+    half = stats.t.ppf(0.975, 2) * scores.std(ddof=1) / np.sqrt(3)
+    assert scores.mean() + half > 1  # the t interval itself reaches past 1
+    row = result.leaderboard().loc["rule"]
+    assert row["ci_low"] == pytest.approx(scores.mean() - half)
+    assert row["ci_high"] == 1.0 and row["ci_clipped"]
+    summary = result.summary()
+    assert f"[{scores.mean() - half:.3f}, 1.000]*" in summary
+    assert summary.splitlines()[-1].startswith("* interval clipped to [0, 1]")
+    # Within the range: not clipped, not marked.
+    inside = _three_folds([list("abbb"), list("aaab"), list("abab")])
+    row = inside.leaderboard().loc["rule"]
+    assert 0 < row["ci_low"] and row["ci_high"] < 1 and not row["ci_clipped"]
+    assert "*" not in inside.summary()
+
+
+def test_to_json_killed_while_writing_keeps_the_previous_file(
+    result, tmp_path, monkeypatch
+):
+    path = result.to_json(tmp_path / "results.json")
+    before = path.read_bytes()
+
+    def write_half_then_die(self, text, *args, **kwargs):
+        self.write_bytes(text[: len(text) // 2].encode())
+        raise RuntimeError("killed while writing")
+
+    monkeypatch.setattr(Path, "write_text", write_half_then_die)
+    with pytest.raises(RuntimeError, match="killed while writing"):
+        result.to_json(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]

@@ -88,7 +88,8 @@ def test_bright_ring_peaks_in_the_right_ring():
 
 def test_rings_outside_the_image_are_nan():
     image, mask = disk(size=64, radius=10)
-    f = radial_profile(image, None, ring_width=8, n_rings=8, region="image")
+    with pytest.warns(FeatureWarning, match=r"some rings .* hold no pixel.*'image'"):
+        f = radial_profile(image, None, ring_width=8, n_rings=8, region="image")
     assert np.isfinite(f["mean_00"])
     # Rings 5..7 start at 40 px or more from the centre (32, 32): beyond every pixel
     # of a 64×64 image except the corners (45 px); ring 6 and 7 are empty.
@@ -169,6 +170,26 @@ def test_lbp_matches_scikit_image(textured_image):
         # Same definition; the float image and the border handling differ slightly.
         np.testing.assert_allclose(ours, ref_hist, atol=0.02)
         assert ours.sum() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("points", [8, 16])
+def test_lbp_of_a_constant_picture_is_all_ties_at_every_level(points):
+    """Every neighbour equals its centre: every pixel has the uniform pattern P.
+
+    The ties are decided exactly: before, the float32 interpolation made some
+    neighbours of a constant k/255 picture smaller than their centre (67 of the 256
+    levels at radius 3), which gave every pixel a wrong code.
+    """
+    expected = {
+        f"r{r}_{label:02d}": float(label == points)
+        for r in (1, 2, 3)
+        for label in range(points + 2)
+    }
+    for k in range(256):
+        image = np.full((16, 16), k, np.uint8)
+        with pytest.warns(FeatureWarning, match="constant"):
+            f = lbp_features(image, np.ones((16, 16), bool), points=points)
+        assert f == expected, k
 
 
 def test_constant_image_gives_finite_or_nan_and_a_warning():

@@ -6,6 +6,8 @@ joint histogram for the co-occurrence matrices, mask moments from row and column
 sums) is compared here with the straightforward computation it replaces.
 """
 
+from fractions import Fraction
+
 import cv2
 import numpy as np
 import pytest
@@ -13,7 +15,8 @@ import pytest
 from featcls.data import to_float
 from featcls.features import DEFAULT_FAMILIES, FEATURE_FAMILIES, LBPFeatures
 from featcls.features._context import U8_VALUES, ImageContext, MaskGeometry, Rings
-from featcls.features._texture import _uniform_lut, glcm, lbp_codes, quantize
+from featcls.features._lbp import _uniform_lut, lbp_codes
+from featcls.features._texture import glcm, quantize
 
 from .conftest import disk, textured
 
@@ -112,11 +115,17 @@ def test_mask_moments_are_opencvs():
             assert value == ref[key], key
 
 
-def _plain_lbp_codes(image, points, radius):
-    """One bilinear neighbour at a time, as featcls computed LBP codes before."""
+def _exact_lbp_codes(image, points, radius):
+    """The LBP definition, one neighbour at a time, with exact comparisons.
+
+    Bit p is set when the bilinear neighbour ``sum_i w_i v_i`` is at least the centre
+    ``c``, i.e. when ``sum_i w_i (v_i - c) >= 0``: evaluated in extended precision and,
+    where that is within a rounding margin of 0 (ties), in rational arithmetic.
+    """
     h, w = image.shape
     pad = int(np.ceil(radius)) + 1
-    padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REFLECT)
+    padded = np.pad(image, pad, mode="symmetric")  # = cv2.BORDER_REFLECT
+    centre = image.astype(np.longdouble)
 
     def view(y, x):
         return padded[pad + y : pad + y + h, pad + x : pad + x + w]
@@ -127,20 +136,91 @@ def _plain_lbp_codes(image, points, radius):
         dy = round(-radius * np.sin(angle), 9)
         dx = round(radius * np.cos(angle), 9)
         y0, x0 = int(np.floor(dy)), int(np.floor(dx))
-        fy, fx = dy - y0, dx - x0
-        if fx == 0 and fy == 0:
-            neighbour = view(y0, x0)
-        else:
-            top = cv2.addWeighted(view(y0, x0), 1 - fx, view(y0, x0 + 1), fx, 0.0)
-            if fy == 0:
-                neighbour = top
-            else:
-                bottom = cv2.addWeighted(
-                    view(y0 + 1, x0), 1 - fx, view(y0 + 1, x0 + 1), fx, 0.0
-                )
-                neighbour = cv2.addWeighted(top, 1 - fy, bottom, fy, 0.0)
-        code |= (neighbour >= image).astype(np.int64) << p
+        fy, fx = Fraction(dy - y0), Fraction(dx - x0)
+        weights = [(1 - fy) * (1 - fx), (1 - fy) * fx, fy * (1 - fx), fy * fx]
+        corners = [view(y0 + a, x0 + b) for a, b in ((0, 0), (0, 1), (1, 0), (1, 1))]
+        total = np.zeros((h, w), np.longdouble)
+        spread = np.zeros((h, w), np.longdouble)
+        for weight, corner in zip(weights, corners, strict=True):
+            diff = corner.astype(np.longdouble) - centre
+            total += np.longdouble(float(weight)) * diff
+            spread += np.longdouble(float(weight)) * np.abs(diff)
+        bit = total > 0
+        for i, j in np.argwhere(np.abs(total) <= 1e-12 * spread):
+            c = Fraction(float(image[i, j]))
+            exact = sum(
+                wt * (Fraction(float(v[i, j])) - c)
+                for wt, v in zip(weights, corners, strict=True)
+            )
+            bit[i, j] = exact >= 0
+        code |= bit.astype(np.int64) << p
     return code
+
+
+def test_lbp_ties_are_decided_exactly_on_constant_images():
+    """A constant patch has every neighbour equal to its centre: all bits set.
+
+    Before, the float32 interpolation decided these ties: 0.4 v + 0.6 v rounded below
+    v for 67 of the 256 8-bit levels at radius 3, so every pixel got a wrong code.
+    """
+    levels = np.arange(256, dtype=np.uint8)
+    for k in levels:
+        image = to_float(np.full((12, 12), k, np.uint8))
+        for radius in (1, 2, 3):
+            for points in (8, 16):
+                codes = lbp_codes(image, points, radius)
+                assert (codes == 2**points - 1).all(), (int(k), radius, points)
+
+
+def _rational_sign(row, centre=0.0, weights=None):
+    c = Fraction(float(centre))
+    weights = [1.0] * len(row) if weights is None else weights
+    total = sum(
+        Fraction(float(w)) * (Fraction(float(v)) - c)
+        for v, w in zip(row, weights, strict=True)
+    )
+    return (total > 0) - (total < 0)
+
+
+def test_exact_sign_is_the_sign_of_the_rational_sum():
+    from featcls.features._lbp import _exact_sign
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for _ in range(300):
+        x = rng.standard_normal(8) * 10.0 ** rng.integers(-20, 20, 8)
+        rows.append(np.append(x, -x.sum()))  # the exact sum: what rounding dropped
+    rows.append([1e16, 1.0, -1e16, 0, 0, 0, 0, 0, 0])  # float64 sum: 0, exact: 1
+    rows.append([1e16, 1.0, -1e16, -1.0, 0, 0, 0, 0, 0])  # exactly 0
+    rows.append([0.0] * 9)
+    rows = np.array(rows)
+    expected = [_rational_sign(row) for row in rows]
+    assert 0 < expected.count(0) < len(rows)
+    assert _exact_sign(rows).tolist() == expected
+
+
+def test_lbp_exact_comparison_settles_ties_and_cancellations():
+    from featcls.features._lbp import _exact_ge
+
+    c, d = np.float32(0.5), np.float32(0.3)
+    w, w_low = 0.1, np.nextafter(0.1, 0.0)  # weights one float64 unit apart
+    values = np.array(
+        [
+            [c - d, c + d, 0.0, 0.0],  # halfway between c - d and c + d: a tie
+            [c + d, c - d, 0.0, 0.0],  # w d - w_low d > 0: just above the centre
+            [c - d, c + d, 0.0, 0.0],  # - w d + w_low d < 0: just below
+            [c, c, c, c],  # a constant patch
+        ]
+    )
+    weights = np.array(
+        [[0.5, 0.5, 0, 0], [w, w_low, 0, 0], [w, w_low, 0, 0], [0.25, 0.25, 0.25, 0.25]]
+    )
+    centre = np.full(4, c, np.float64)
+    expected = [
+        _rational_sign(v, c, wt) >= 0 for v, wt in zip(values, weights, strict=True)
+    ]
+    assert expected == [True, True, False, True]
+    assert _exact_ge(values, centre, weights).tolist() == expected
 
 
 @pytest.mark.parametrize("points", [4, 6, 8, 12, 16])
@@ -149,7 +229,7 @@ def test_lbp_codes_match_the_plain_bilinear_definition(points, radius):
     rng = np.random.default_rng(points * 10 + radius)
     # Few grey levels: many neighbours equal their centre, where rounding matters.
     image = (rng.integers(0, 5, (41, 53)) / 4).astype(np.float32)
-    expected = _plain_lbp_codes(image, points, radius)
+    expected = _exact_lbp_codes(image, points, radius)
     np.testing.assert_array_equal(lbp_codes(image, points, radius), expected)
     box = (5, 7, 30, 50)
     np.testing.assert_array_equal(
@@ -167,7 +247,7 @@ def test_lbp_with_few_points_counts_uniform_labels(points):
     lut = _uniform_lut(points)
     expected = []
     for radius in (1, 2):
-        labels = lut[_plain_lbp_codes(ctx.filled, points, radius)]
+        labels = lut[_exact_lbp_codes(ctx.filled, points, radius)]
         counts = np.bincount(labels[mask], minlength=points + 2)
         expected.append(counts / mask.sum())
     np.testing.assert_allclose(f, np.concatenate(expected), rtol=1e-6)

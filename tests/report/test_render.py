@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -189,3 +190,50 @@ def test_rejects_other_objects():
         render_report({"records": []})
     with pytest.raises(ValueError, match="has no models: there is nothing to report"):
         render_report(make_result(models={}))
+
+
+def test_clipped_interval_is_the_same_in_report_csv_and_printout(tmp_path):
+    # Macro-F1 of 1.000, 0.886 and 1.000 on 3 folds: the t interval is
+    # [0.798, 1.126], past the score's range.
+    result = make_result(
+        models={"sharp": {"skill": 0.93}, "weak": {"skill": 0.5}}, seed=3
+    )
+    row = result.leaderboard().loc["sharp"]
+    assert row["ci_high"] == 1.0 and row["ci_clipped"]
+    expected = f"[{row['ci_low']:.3f}, 1.000]"
+    paths = write_outputs(result, tmp_path)
+    html = paths["report"].read_text(encoding="utf-8")
+    cell = {r[1]: r for r in Page(html).leaderboard}["sharp"][3]
+    assert cell == expected + "*"
+    assert "it is clipped and marked *" in html
+    board = pd.read_csv(paths["leaderboard"], index_col="model")
+    assert board.loc["sharp", "ci_high"] == 1.0 and board.loc["sharp", "ci_clipped"]
+    assert expected + "*" in result.summary()
+
+
+def _write_half_then_die(monkeypatch):
+    """Writers of text and tables die halfway through their file."""
+
+    def text(self, data, *args, **kwargs):
+        self.write_bytes(data[: len(data) // 2].encode())
+        raise RuntimeError("killed while writing")
+
+    def table(self, path, *args, **kwargs):
+        Path(path).write_bytes(b"model,f1_ma")
+        raise RuntimeError("killed while writing")
+
+    monkeypatch.setattr(Path, "write_text", text)
+    monkeypatch.setattr(pd.DataFrame, "to_csv", table)
+
+
+def test_outputs_killed_while_writing_are_left_whole(tmp_path, monkeypatch):
+    result = make_result()
+    paths = write_outputs(result, tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    _write_half_then_die(monkeypatch)
+    with pytest.raises(RuntimeError, match="killed while writing"):
+        write_outputs(result, tmp_path)
+    with pytest.raises(RuntimeError, match="killed while writing"):
+        render_report(result, paths["report"])
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert after == before  # every file as it was, no temporary file left
