@@ -57,12 +57,14 @@ def trusted_types() -> frozenset[str]:
     from sklearn.utils import Bunch
 
     from featcls.features import FEATURE_FAMILIES, FeatureExtractor
+    from featcls.features._engine import Extraction
     from featcls.models._classical import AdaptiveStratifiedKFold, SafeSMOTE
     from featcls.models._svm import SVMClassifier, _DecisionValues
     from featcls.models._xgb import XGBoostClassifier
 
     objects = [
         FeatureExtractor,
+        Extraction,
         *FEATURE_FAMILIES.values(),
         SVMClassifier,
         _DecisionValues,

@@ -26,7 +26,7 @@ from featcls.features import (
     HaralickFeatures,
     ShapeFeatures,
 )
-from featcls.features import _extractor as extractor_module
+from featcls.features import _engine as extractor_module
 
 ESTIMATORS = [FeatureExtractor()] + [cls() for cls in FEATURE_FAMILIES.values()]
 
