@@ -429,7 +429,11 @@ def run_guarded(func):
     skip``), and warnings are shown as one line each.
     """
     from featcls.exceptions import ImageReadError, spell_message
+    from featcls.models._cnn_setup import reuse_freed_memory
 
+    # featcls is the whole process here: let glibc reuse freed CNN activations
+    # (CPU training speed; the library itself never changes the process heap).
+    reuse_freed_memory()
     try:
         with warnings_as_lines():
             return func()

@@ -10,7 +10,7 @@ from featcls.models._classical import (
 )
 from featcls.models._cnn import CNNClassifier
 from featcls.models._cnn_augment import random_augment
-from featcls.models._cnn_setup import ARCHITECTURES
+from featcls.models._cnn_setup import ARCHITECTURES, reuse_freed_memory
 from featcls.models._formats import check_model_path
 from featcls.models._fusion import FusionClassifier
 from featcls.models._persist import load_model, save_model
@@ -39,6 +39,7 @@ __all__ = [
     "load_model",
     "make_model",
     "random_augment",
+    "reuse_freed_memory",
     "save_model",
     "trusted_types",
 ]

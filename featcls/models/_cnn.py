@@ -34,7 +34,6 @@ from featcls.models._cnn_setup import (
     num_threads,
     resolve_device,
     resolve_precision,
-    reuse_freed_memory,
 )
 
 __all__ = ["ARCHITECTURES", "CNNClassifier"]
@@ -98,13 +97,12 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     resized crop (80–100 % of the side, aspect 3/4–4/3), brightness (±0.1) and
     contrast (±20 %) changes and Gaussian noise (σ ≤ 0.03).
 
-    **Process heap.** On Linux with glibc, ``fit`` and ``predict`` raise glibc's
-    mmap and trim thresholds for the process (to 32 and 64 MiB, the values its own
-    heuristic reaches after freeing a 32 MiB block) so that the activations freed
-    at every step are reused instead of being unmapped and faulted in again (a
-    training step on the project's 2-core VM took about 12 % less time). Setting
-    ``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_`` in the environment
-    keeps glibc's own behaviour.
+    **Process heap.** ``fit`` and ``predict`` leave the process's allocator as it
+    is. On Linux with glibc, CPU training is faster when freed activations are
+    reused instead of being unmapped and faulted in again: call
+    :func:`featcls.models.reuse_freed_memory` once in your program (it raises
+    glibc's mmap and trim thresholds for the whole process; the ``featcls``
+    command does it). ``benchmarks/cnn_step.py`` measures the difference.
 
     **Early stopping.** With ``early_stopping``, a stratified ``validation_fraction``
     of the training data is held out; after every epoch its macro-F1 (ties broken
@@ -313,7 +311,6 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             )
         device = resolve_device(self)
         seeds = np.random.SeedSequence(self.random_state).generate_state(5)
-        reuse_freed_memory()
         with num_threads(self.n_threads):
             images = decode_images(table, self.input_size, n_jobs=self.n_threads)
             extra = self._fit_extra(table, y)
@@ -630,7 +627,6 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("X has 0 images.")
         table = as_sample_table(X)
         device = resolve_device(self)
-        reuse_freed_memory()
         with num_threads(self.n_threads):
             images = decode_images(
                 table, self.input_size, channels=self.n_channels_, n_jobs=self.n_threads

@@ -214,6 +214,11 @@ def reuse_freed_memory() -> bool:
     a 32 MiB block (mmap threshold 32 MiB, trim threshold 64 MiB), for the whole
     process; the heap then keeps up to 64 MiB of free memory for reuse.
 
+    It is opt-in because it changes the whole process, for good (glibc has no way to
+    restore its dynamic thresholds): :class:`CNNClassifier` never calls it. Call it
+    once in a program that trains CNNs on the CPU; the ``featcls`` command does so
+    before it runs a command.
+
     Nothing changes off glibc, or when ``MALLOC_MMAP_THRESHOLD_`` or
     ``MALLOC_TRIM_THRESHOLD_`` is set (the user's own choice wins). Returns whether
     the thresholds were set.

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from featcls.models import CNNClassifier
-from featcls.models import _cnn as cnn_module
 from featcls.models._cnn_setup import on_glibc, reuse_freed_memory
 
 needs_glibc = pytest.mark.skipif(not on_glibc(), reason="glibc's malloc only")
@@ -69,12 +68,25 @@ def test_the_users_own_glibc_settings_win(monkeypatch):
     assert reuse_freed_memory() is True
 
 
-def test_fit_and_predict_set_the_heap_up(monkeypatch):
-    calls = []
-    monkeypatch.setattr(cnn_module, "reuse_freed_memory", lambda: calls.append(1))
+def test_fit_and_predict_leave_the_process_heap_alone(monkeypatch):
+    """Changing glibc's thresholds is opt-in (reuse_freed_memory), never a side
+    effect of fitting."""
+    import ctypes
+
+    opened = []
+    real = ctypes.CDLL
+
+    def recording(name, *args, **kwargs):
+        opened.append(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(ctypes, "CDLL", recording)
     rng = np.random.default_rng(0)
     X = rng.integers(0, 255, size=(8, 16, 16), dtype=np.uint8)
     y = np.array([0, 1] * 4)
     clf = CNNClassifier(input_size=16, max_epochs=1, early_stopping=False)
     clf.fit(X, y).predict(X)
-    assert len(calls) == 2
+    assert "libc.so.6" not in opened
+    if on_glibc():
+        assert reuse_freed_memory() is True
+        assert "libc.so.6" in opened  # the spy does see the opt-in call
