@@ -11,7 +11,8 @@ files, measured in the same run:
   default (NCHW) memory format;
 * **CNNClassifier** — decodes and resizes once into a uint8 tensor, augments whole
   batches with tensor operations on the device, channels-last, bfloat16 where the
-  device computes it natively, glibc's heap set to reuse freed tensor memory, no
+  device computes it natively, glibc's heap set to reuse freed tensor memory
+  (``reuse_freed_memory``, as the ``featcls`` command does), no
   validation split (``early_stopping=False``), report (saliency) included in the
   time.
 
@@ -208,6 +209,7 @@ def measure(kind: str, paths, y, args, workers: int = 0) -> dict:
         out = run_baseline(net, paths, y_idx, args, workers, device)
     else:
         precision = "float32" if kind == "ours-float32" else "auto"
+        reuse_freed_memory()  # as the featcls command runs it (opt-in in the API)
         _fit_ours(paths[:64], y[:64], args, precision, 1)  # warm-up
         faults = page_faults()
         clf, seconds = _fit_ours(paths, y, args, precision, args.epochs)
