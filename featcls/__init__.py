@@ -1,11 +1,31 @@
-"""featcls: hand-crafted features, classical models and CNNs on the same folds."""
+"""featcls: hand-crafted features, classical models and CNNs on the same folds.
 
-from featcls.data import Dataset, load_builtin, load_folder, load_manifest, read_image
-from featcls.evaluation import ComparisonResult, compare
-from featcls.features import FEATURE_FAMILIES, FeatureExtractor
-from featcls.models import CNNClassifier, FusionClassifier
+The public names are loaded on first use (PEP 562), so that ``import featcls`` and
+the ``featcls`` command start without importing scikit-learn, PyTorch, XGBoost or
+skops until a command or a name needs them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+#: Public name → the subpackage that defines it.
+_EXPORTS = {
+    "Dataset": "featcls.data",
+    "load_builtin": "featcls.data",
+    "load_folder": "featcls.data",
+    "load_manifest": "featcls.data",
+    "read_image": "featcls.data",
+    "ComparisonResult": "featcls.evaluation",
+    "compare": "featcls.evaluation",
+    "FEATURE_FAMILIES": "featcls.features",
+    "FeatureExtractor": "featcls.features",
+    "CNNClassifier": "featcls.models",
+    "FusionClassifier": "featcls.models",
+}
 
 __all__ = [
     "FEATURE_FAMILIES",
@@ -21,3 +41,27 @@ __all__ = [
     "__version__",
     "compare",
 ]
+
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load lazily
+    from featcls.data import (
+        Dataset,
+        load_builtin,
+        load_folder,
+        load_manifest,
+        read_image,
+    )
+    from featcls.evaluation import ComparisonResult, compare
+    from featcls.features import FEATURE_FAMILIES, FeatureExtractor
+    from featcls.models import CNNClassifier, FusionClassifier
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'featcls' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -38,3 +38,33 @@ def test_public_api_names():
     ):
         assert name in featcls.__all__
         assert callable(getattr(featcls, name))
+
+
+HEAVY = ("torch", "xgboost", "skops", "sklearn", "matplotlib")
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import featcls",
+        "import featcls; featcls.__version__",
+        "from featcls.cli import main; import sys; sys.argv = ['featcls', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass",
+    ],
+)
+def test_start_up_imports_no_heavy_library(code):
+    """``import featcls`` and ``featcls --help`` load the library lazily."""
+    probe = (
+        f"{code}\nimport sys\nprint(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout
+
+
+def test_public_names_load_on_first_use():
+    assert set(featcls.__all__) <= set(dir(featcls))
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        featcls.nothing  # noqa: B018
