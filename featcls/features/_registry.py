@@ -25,6 +25,7 @@ FEATURE_FAMILIES = {
 }
 
 #: Families computed by ``FeatureExtractor()`` with no ``families`` argument: every
-#: family except the learned codebook (``vlad``), which costs ~60 ms per image and
-#: must be fitted on training images.
+#: family except the learned codebook (``vlad``), whose dense descriptors are far
+#: more expensive than the other families and which must be fitted on training
+#: images.
 DEFAULT_FAMILIES = tuple(name for name in FEATURE_FAMILIES if name != "vlad")

@@ -114,9 +114,8 @@ class LipNet(_Network):
     Built for CPU speed: the two strided convolutions avoid full- and half-resolution
     feature maps with many channels, whose batch norm, ReLU and pooling dominate the
     cost of small networks on the CPU. (Up to file version 1 of saved models, the
-    second block was a conv-BN-ReLU-max-pool block at half resolution; the README's
-    ELPV section compares the two.) Pooling before the ReLU computes the same values
-    with the ReLU on 4× fewer elements.
+    second block was a conv-BN-ReLU-max-pool block at half resolution.) Pooling
+    before the ReLU computes the same values with the ReLU on 4× fewer elements.
     """
 
     def __init__(self, in_channels, n_classes, *, dropout=0.2, n_extra=0):

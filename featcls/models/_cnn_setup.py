@@ -208,8 +208,7 @@ def reuse_freed_memory() -> bool:
     A training step allocates and frees the same multi-megabyte activations again
     and again. Until its dynamic thresholds have grown, glibc returns such blocks to
     the kernel (``munmap``, heap trimming) and maps them back on the next step, page
-    by page: on a 2-core VM, hundreds of thousands of page faults in a short fit and
-    about 12 % of each CPU training step (see ``benchmarks/cnn_step.py``). This
+    by page (``benchmarks/cnn_step.py`` measures what that costs per step). This
     sets the thresholds to the values glibc's heuristic itself reaches after freeing
     a 32 MiB block (mmap threshold 32 MiB, trim threshold 64 MiB), for the whole
     process; the heap then keeps up to 64 MiB of free memory for reuse.

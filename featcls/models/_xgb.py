@@ -31,8 +31,8 @@ class XGBoostClassifier(ClassifierMixin, BaseEstimator):
     colsample_bytree : float, default=0.5
     max_bin : int, default=64
         Histogram bins per feature. Fewer bins than XGBoost's 256 make each tree
-        about 3× cheaper on thousands of columns (a VLAD encoding) with the same
-        cross-validated score on ELPV; a few thousand samples fill 64 bins well.
+        cheaper to grow on thousands of columns (a VLAD encoding); a few thousand
+        samples fill 64 bins well.
     class_weight : {"balanced"}, dict or None, default="balanced"
         ``"balanced"``: inverse class frequencies; a dict maps labels to weights.
     n_jobs : int, default=1
