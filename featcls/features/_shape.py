@@ -75,8 +75,14 @@ class ShapeFeatures(FeatureFamily):
         Minimum Feret diameter (the object's maximum width seen across its narrowest
         direction), by rotating calipers on the convex hull, + 1 px.
     length, minor_axis
-        Major and minor axis lengths of the ellipse with the same second moments
-        (``4 sqrt(lambda)``, as scikit-image's ``regionprops``).
+        Major and minor axis lengths of the ellipse with the same second moments,
+        ``4 sqrt(lambda)`` of the eigenvalues of the pixel covariance. Each pixel
+        counts as a unit square, not a point: 1/12 px² is added to each variance
+        (the variance of a unit square), so a single pixel has length and minor
+        axis ``4 sqrt(1/12) ≈ 1.15`` instead of 0 and the values approach the
+        continuous shape's. scikit-image's ``regionprops`` treats pixels as points
+        (its ``axis_major_length`` is smaller, by about ``2 / (3 length)`` px for a
+        long object).
     eccentricity
         ``sqrt(1 - lambda_2 / lambda_1)``: 0 for a disk, towards 1 for a line.
     circularity
