@@ -15,6 +15,9 @@ from typing import Annotated
 
 import typer
 
+# The model table imports no heavy library: the options below derive from it.
+from featcls.models._registry import IMBALANCE_STRATEGIES, MODEL_SPECS
+
 app = typer.Typer(
     name="featcls",
     help="Hand-crafted image features, classical models and CNNs compared on the same "
@@ -612,12 +615,20 @@ def extract(
     run_guarded(work)
 
 
-class Imbalance(str, Enum):
-    class_weight = "class_weight"
-    smote = "smote"
-    oversample = "oversample"
-    undersample = "undersample"
-    none = "none"
+#: The library's remedies for imbalanced classes, as the choices of --imbalance.
+Imbalance = Enum("Imbalance", [(s, s) for s in IMBALANCE_STRATEGIES], type=str)
+
+
+def _models_on(consumes: str) -> str:
+    return ", ".join(n for n, spec in MODEL_SPECS.items() if spec.consumes == consumes)
+
+
+#: The --models help, from the model table.
+MODELS_HELP = (
+    f"Comma-separated models. On hand-crafted features: {_models_on('features')}. "
+    f"On pixels (needs torch): {_models_on('images')}. 'featcls datasets --models' "
+    "describes each."
+)
 
 
 def predefined_splits(table, column: str) -> list[tuple]:
@@ -733,10 +744,7 @@ def compare(
         str,
         typer.Option(
             "--models",
-            help="Comma-separated models. On hand-crafted features: svm, xgboost, "
-            "logreg, random_forest, ensemble (soft vote of svm, xgboost, logreg). On "
-            "pixels (needs torch): cnn (= cnn-lipnet), cnn-simple, cnn-resnet, and "
-            "fusion (CNN embedding + features).",
+            help=MODELS_HELP,
             rich_help_panel="Models",
         ),
     ] = "svm,xgboost",
@@ -845,6 +853,7 @@ def compare(
     def work():
         from featcls.evaluation import compare as run_compare
         from featcls.features import FeatureExtractor
+        from featcls.models import build_models, threads_per_model
         from featcls.report import write_outputs
 
         if v.fold_col is not None and v.repeats != 1:
@@ -870,8 +879,18 @@ def compare(
         if v.fold_col is not None:
             cv = predefined_splits(ds.X, v.fold_col)
             cv_text = f"{len(cv)} predefined folds ('{v.fold_col}')"
-        result = run_compare(
+        models = build_models(
             v.models,
+            imbalance=v.imbalance.value,
+            search=v.search,
+            random_state=v.seed,
+            # --n-jobs processes fit side by side: the CPUs are shared out.
+            n_jobs=threads_per_model(v.n_jobs),
+            features=extractor,
+            cnn_params={"max_epochs": v.cnn_epochs, "input_size": v.cnn_size},
+        )
+        result = run_compare(
+            models,
             ds.X,
             ds.y,
             groups=ds.groups,
@@ -880,13 +899,10 @@ def compare(
             random_state=v.seed,
             n_jobs=v.n_jobs,
             features=extractor,
-            imbalance=v.imbalance.value,
-            search=v.search,
             drop_rare_classes=v.drop_rare,
             dataset=ds,
             progress=v.progress,
             command=command,
-            cnn_params={"max_epochs": v.cnn_epochs, "input_size": v.cnn_size},
         )
         paths = write_outputs(result, v.out)
         typer.echo(
@@ -1008,11 +1024,12 @@ def train(
     on_error: OnErrorOpt = OnError.raise_,
 ) -> None:
     """Fit feature extraction + a model on all images and save it for 'predict'."""
-    from featcls.models import IMAGE_MODELS, MODEL_NAMES, check_model_path
+    from featcls.models import check_model_path
 
-    if model not in MODEL_NAMES:
-        fail(f"Unknown model {model!r}. Known models: {', '.join(MODEL_NAMES)}.")
-    torch_model = model in IMAGE_MODELS
+    if model not in MODEL_SPECS:
+        fail(f"Unknown model {model!r}. Known models: {', '.join(MODEL_SPECS)}.")
+    # Image models are saved as torch weights.
+    torch_model = MODEL_SPECS[model].consumes == "images"
     out = out or Path("model.pt" if torch_model else "model.skops")
     check_options(ctx.params)
     # The file format follows the model: refuse a mismatched suffix before fitting.
@@ -1130,11 +1147,23 @@ def datasets(
     features: Annotated[
         bool, typer.Option("--features", help="List the feature families instead.")
     ] = False,
+    models: Annotated[
+        bool,
+        typer.Option(
+            "--models", help="List the models of 'featcls compare --models' instead."
+        ),
+    ] = False,
 ) -> None:
-    """List the built-in datasets (and, with --features, the feature families)."""
+    """List the built-in datasets (with --features, the feature families; with
+    --models, the models)."""
     from featcls.data import BUILTIN_DATASETS
     from featcls.features import FEATURE_FAMILIES
 
+    if models:
+        width = max(map(len, MODEL_SPECS))
+        for name, spec in MODEL_SPECS.items():
+            typer.echo(f"{name:<{width}}  {spec.consumes:<8}  {spec.description}")
+        return
     if features:
         for name, cls in FEATURE_FAMILIES.items():
             n = len(cls().feature_names())

@@ -139,6 +139,28 @@ def test_datasets_lists_builtins_and_families():
     assert "haralick" in result.output and "52 features" in result.output
 
 
+def test_the_model_options_and_listing_come_from_the_model_table():
+    import typer.main
+
+    from featcls.cli import Imbalance
+    from featcls.models import IMBALANCE_STRATEGIES, MODEL_SPECS
+
+    result = runner.invoke(app, ["datasets", "--models"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == len(MODEL_SPECS)
+    for line, (name, spec) in zip(lines, MODEL_SPECS.items(), strict=True):
+        assert line.split()[:2] == [name, spec.consumes]
+        assert line.endswith(spec.description)
+    options = {
+        p.name: p for p in typer.main.get_command(app).commands["compare"].params
+    }
+    for consumes in ("features", "images"):
+        names = [n for n, s in MODEL_SPECS.items() if s.consumes == consumes]
+        assert ", ".join(names) in options["models"].help
+    assert [e.value for e in Imbalance] == list(IMBALANCE_STRATEGIES)
+
+
 def test_feature_values_match_library(tmp_path):
     from featcls import FeatureExtractor
 

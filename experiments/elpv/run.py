@@ -54,7 +54,7 @@ from sklearn.model_selection import train_test_split
 from featcls import FeatureExtractor, compare, load_builtin
 from featcls.evaluation import ComparisonResult
 from featcls.features import DEFAULT_FAMILIES
-from featcls.models import build_model
+from featcls.models import build_model, build_models, threads_per_model
 from featcls.report import write_outputs
 
 TARGETS = ("defective", "defect_level")
@@ -408,13 +408,19 @@ def run_target(target: str, args, command: str) -> dict:
         "features": features,
         "n_jobs": args.n_jobs,
         "random_state": args.seed,
-        "cnn_params": cnn_params(args),
         "dataset": data,
         "command": command,
         "progress": sys.stderr.isatty(),
     }
-    models = list(args.models or MODELS[target])
-    print(f"[{target}] {len(data)} cells, {args.folds}-fold CV: {models}", flush=True)
+    names = list(args.models or MODELS[target])
+    models = build_models(
+        names,
+        random_state=args.seed,
+        n_jobs=threads_per_model(args.n_jobs),
+        features=features,
+        cnn_params=cnn_params(args),
+    )
+    print(f"[{target}] {len(data)} cells, {args.folds}-fold CV: {names}", flush=True)
     result = compare(models, data.X, data.y, cv=args.folds, **common)
     print(result.summary(), flush=True)
 
@@ -452,7 +458,7 @@ def run_target(target: str, args, command: str) -> dict:
             "one-vs-rest forests 15 times does not fit the 4-class budget.",
         )
         timings["feature_ablations"] = time.perf_counter() - tick
-        if any(m.startswith("cnn") for m in models):
+        if any(m.startswith("cnn") for m in names):
             tick = time.perf_counter()
             sizes = (32, 48) if args.quick else (64, 96, 128)
             result.add_table(

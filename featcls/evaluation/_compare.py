@@ -10,6 +10,7 @@ import tempfile
 import time
 import traceback
 import warnings
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import cv2
@@ -39,7 +40,13 @@ from featcls.evaluation._splits import (
 )
 from featcls.exceptions import Setting, SettingError
 from featcls.features import FeatureExtractor, FeatureFamily
-from featcls.models import MODEL_NAMES, build_model, describe
+from featcls.models import (
+    MODEL_NAMES,
+    ModelOptions,
+    build_models,
+    describe_model,
+    threads_per_model,
+)
 
 __all__ = ["compare", "takes_images"]
 
@@ -79,32 +86,6 @@ def _cache_for(extractor: FeatureExtractor):
         return
     with tempfile.TemporaryDirectory(prefix="featcls-cache-") as tmp:
         yield clone(extractor).set_params(cache_dir=tmp)
-
-
-def _resolve_models(
-    models, *, imbalance, search, random_state, n_jobs, features, cnn_params
-) -> dict:
-    if isinstance(models, str):
-        models = [m.strip() for m in models.split(",") if m.strip()]
-    if isinstance(models, dict):
-        resolved = dict(models)
-    else:
-        resolved = {}
-        for name in models:
-            resolved[name] = build_model(
-                name,
-                imbalance=imbalance,
-                search=search,
-                random_state=random_state,
-                n_jobs=n_jobs,
-                features=features,
-                cnn_params=cnn_params,
-            )
-    if not resolved:
-        raise ValueError(
-            f"No models to compare. Known models: {', '.join(MODEL_NAMES)}."
-        )
-    return resolved
 
 
 def _final_step(estimator):
@@ -280,7 +261,7 @@ def _aggregate_importances(records: list[dict], feature_names) -> dict:
 
 
 def compare(
-    models,
+    models: Mapping[str, Any] | Iterable[str] | str,
     X,
     y,
     *,
@@ -290,14 +271,11 @@ def compare(
     random_state: int | None = 0,
     n_jobs: int = 1,
     features: FeatureExtractor | None = None,
-    imbalance: str = "class_weight",
-    search: bool = False,
     drop_rare_classes: bool = False,
     importance: bool = True,
     dataset: Dataset | None = None,
     progress: bool | None = None,
     command: str = "",
-    cnn_params: dict | None = None,
 ) -> ComparisonResult:
     """Fit every model on identical outer folds and keep everything they produced.
 
@@ -307,12 +285,19 @@ def compare(
     Scaling, resampling and hyper-parameter search live inside each model's pipeline,
     so they are fitted on the training part of every fold only.
 
+    The models are built before: :func:`featcls.models.build_models` turns names
+    and their options (imbalance remedy, inner search, CNN parameters ...) into
+    estimators.
+
     Parameters
     ----------
-    models : str, list of str or dict
-        Model names (``"svm,xgboost,cnn"``, see :data:`featcls.models.MODEL_NAMES`)
-        built with
-        ``imbalance``, ``search`` and ``random_state``, or ``{name: estimator}``.
+    models : dict, list of str or str
+        ``{name: estimator}``, such as :func:`featcls.models.build_models` returns
+        (its options, e.g. the imbalance remedy, are recorded in ``settings``).
+        For convenience, model names (``["svm", "cnn"]`` or ``"svm,cnn"``, see
+        :data:`featcls.models.MODEL_NAMES`) are built first with the default
+        options, ``random_state``, ``features`` (for ``fusion``) and
+        ``threads_per_model(n_jobs)`` threads each.
     X : sample table, array of images or list of paths
     y : array-like of labels
     groups : array-like, optional
@@ -346,13 +331,11 @@ def compare(
     random_state : int or None, default=0
         Seed of the folds, the models and the permutation importances.
     n_jobs : int, default=1
-        Processes for feature extraction and for the (model, fold) fits.
+        Processes for feature extraction and for the (model, fold) fits. It does
+        not change the threads of given estimators: build them with
+        ``n_jobs=threads_per_model(n_jobs)`` to share the CPUs out.
     features : FeatureExtractor, optional
         The extractor for the feature models (default: ``FeatureExtractor()``).
-    imbalance : str, default="class_weight"
-        Remedy for imbalanced classes for models given by name.
-    search : bool, default=False
-        Inner grid search (nested CV) for models given by name.
     drop_rare_classes : bool, default=False
         Leave out classes with fewer members than ``cv`` instead of raising. Only
         with an int ``cv``: the class-count check is about k-fold stratification, so
@@ -367,23 +350,26 @@ def compare(
         Progress bars (None: on a terminal).
     command : str
         The command line that reproduces this comparison, for the report.
-    cnn_params : dict, optional
-        Parameters for the CNN and fusion models given by name (``max_epochs``,
-        ``input_size`` ...).
 
     Returns
     -------
     ComparisonResult
         ``settings["cv"]`` records the splits: the number of folds for an int
-        ``cv``, the splitter's repr, or ``"3 given splits"``.
+        ``cv``, the splitter's repr, or ``"3 given splits"``;
+        ``settings["imbalance"]`` and ``settings["search"]`` the options the
+        models were built with (None for estimators not built by
+        :func:`~featcls.models.build_models`). ``model_info`` holds each model's
+        description (:func:`~featcls.models.describe_model`), input and
+        parameters.
 
     Raises
     ------
     ValueError
-        If ``X``, ``y`` and ``groups`` differ in length; if ``cv`` or ``repeats`` is
-        not valid or a given split is not (see ``cv``); if a class has fewer members
-        than an int ``cv`` (without ``drop_rare_classes``); if ``drop_rare_classes``
-        is combined with a non-int ``cv``; if fewer than two classes are left to
+        If a model name is unknown or there is no model; if ``X``, ``y`` and
+        ``groups`` differ in length; if ``cv`` or ``repeats`` is not valid or a
+        given split is not (see ``cv``); if a class has fewer members than an int
+        ``cv`` (without ``drop_rare_classes``); if ``drop_rare_classes`` is
+        combined with a non-int ``cv``; if fewer than two classes are left to
         compare on (checked before anything is fitted).
 
     Warns
@@ -410,6 +396,21 @@ def compare(
     True
     """
     start_total = time.perf_counter()
+    if not isinstance(models, Mapping):
+        models = build_models(
+            models,
+            random_state=random_state,
+            n_jobs=threads_per_model(n_jobs),
+            features=features,
+        )
+    if not models:
+        raise ValueError(
+            f"No models to compare. Known models: {', '.join(MODEL_NAMES)}."
+        )
+    options = getattr(models, "options", None)
+    if not isinstance(options, ModelOptions):
+        options = None  # estimators built by the caller: their options are theirs
+    resolved = dict(models)
     table = as_sample_table(X)
     y = np.asarray(y, dtype=object).astype(str)
     if len(y) != len(table):
@@ -449,15 +450,6 @@ def compare(
         random_state=random_state,
         # Identical images (a file listed twice, a copy) stay in one fold.
         duplicates=find_duplicates(table, n_jobs=n_jobs),
-    )
-    resolved = _resolve_models(
-        models,
-        imbalance=imbalance,
-        search=search,
-        random_state=random_state,
-        n_jobs=1 if n_jobs != 1 else 2,
-        features=features,
-        cnn_params=cnn_params,
     )
 
     timing: dict[str, float] = {}
@@ -567,9 +559,7 @@ def compare(
     ]
     info = {
         name: {
-            "description": describe(name)
-            if name in MODEL_NAMES and not isinstance(models, dict)
-            else type(est).__name__,
+            "description": describe_model(est),
             "input": "images" if takes_images(est) else "features",
             "params": {k: _plain(v) for k, v in est.get_params(deep=False).items()},
         }
@@ -594,8 +584,8 @@ def compare(
             "cv": describe_cv(cv, len(folds)),
             "repeats": repeats,
             "random_state": random_state,
-            "imbalance": imbalance,
-            "search": search,
+            "imbalance": None if options is None else options.imbalance,
+            "search": None if options is None else options.search,
             "n_jobs": n_jobs,
             "grouped": groups_arr is not None,
             "dropped_classes": dropped,

@@ -1,45 +1,99 @@
-"""Models: classical pipelines on the feature table, CNNs and fusion on pixels."""
+"""Models: classical pipelines on the feature table, CNNs and fusion on pixels.
 
-from featcls.models._classical import (
-    IMBALANCE_STRATEGIES,
-    MODELS,
-    SEARCH_GRIDS,
-    SafeSMOTE,
-    describe_model,
-    make_model,
-)
-from featcls.models._cnn import CNNClassifier
-from featcls.models._cnn_augment import random_augment
-from featcls.models._cnn_setup import ARCHITECTURES, reuse_freed_memory
-from featcls.models._formats import check_model_path
-from featcls.models._fusion import FusionClassifier
-from featcls.models._persist import load_model, save_model
-from featcls.models._registry import IMAGE_MODELS, MODEL_NAMES, build_model, describe
-from featcls.models._svm import SVMClassifier
-from featcls.models._trust import UntrustedModelError, trusted_types
-from featcls.models._xgb import XGBoostClassifier
+:data:`MODEL_SPECS` is the one table of models known by name; :func:`build_models`
+builds them for :func:`featcls.compare`. The public names are loaded on first use
+(PEP 562): the CLI reads the table for its ``--help`` without importing
+scikit-learn, PyTorch, XGBoost or skops.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+#: Public name → the private module that defines it.
+_EXPORTS = {
+    "SafeSMOTE": "featcls.models._classical",
+    "CNNClassifier": "featcls.models._cnn",
+    "random_augment": "featcls.models._cnn_augment",
+    "ARCHITECTURES": "featcls.models._cnn_setup",
+    "check_model_path": "featcls.models._formats",
+    "FusionClassifier": "featcls.models._fusion",
+    "load_model": "featcls.models._persist",
+    "save_model": "featcls.models._persist",
+    "IMBALANCE_STRATEGIES": "featcls.models._registry",
+    "MODEL_NAMES": "featcls.models._registry",
+    "MODEL_SPECS": "featcls.models._registry",
+    "BuiltModels": "featcls.models._registry",
+    "ModelOptions": "featcls.models._registry",
+    "ModelSpec": "featcls.models._registry",
+    "build_model": "featcls.models._registry",
+    "build_models": "featcls.models._registry",
+    "describe_model": "featcls.models._registry",
+    "threads_per_model": "featcls.models._registry",
+    "SVMClassifier": "featcls.models._svm",
+    "UntrustedModelError": "featcls.models._trust",
+    "trusted_types": "featcls.models._trust",
+    "XGBoostClassifier": "featcls.models._xgb",
+}
 
 __all__ = [
     "ARCHITECTURES",
+    "BuiltModels",
     "CNNClassifier",
     "FusionClassifier",
-    "IMAGE_MODELS",
     "IMBALANCE_STRATEGIES",
-    "MODELS",
     "MODEL_NAMES",
-    "SEARCH_GRIDS",
-    "UntrustedModelError",
+    "MODEL_SPECS",
+    "ModelOptions",
+    "ModelSpec",
     "SVMClassifier",
     "SafeSMOTE",
+    "UntrustedModelError",
     "XGBoostClassifier",
     "build_model",
-    "describe",
-    "describe_model",
+    "build_models",
     "check_model_path",
+    "describe_model",
     "load_model",
-    "make_model",
     "random_augment",
-    "reuse_freed_memory",
     "save_model",
+    "threads_per_model",
     "trusted_types",
 ]
+
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load lazily
+    from featcls.models._classical import SafeSMOTE
+    from featcls.models._cnn import CNNClassifier
+    from featcls.models._cnn_augment import random_augment
+    from featcls.models._cnn_setup import ARCHITECTURES
+    from featcls.models._formats import check_model_path
+    from featcls.models._fusion import FusionClassifier
+    from featcls.models._persist import load_model, save_model
+    from featcls.models._registry import (
+        IMBALANCE_STRATEGIES,
+        MODEL_NAMES,
+        MODEL_SPECS,
+        BuiltModels,
+        ModelOptions,
+        ModelSpec,
+        build_model,
+        build_models,
+        describe_model,
+        threads_per_model,
+    )
+    from featcls.models._svm import SVMClassifier
+    from featcls.models._trust import UntrustedModelError, trusted_types
+    from featcls.models._xgb import XGBoostClassifier
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'featcls.models' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

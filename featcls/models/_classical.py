@@ -1,4 +1,4 @@
-"""Classical models on the feature table: ready pipelines with imbalance handling."""
+"""Classical models on the feature table: pipelines with imbalance handling, search."""
 
 from __future__ import annotations
 
@@ -8,21 +8,12 @@ from imblearn.pipeline import Pipeline
 from imblearn.under_sampling import RandomUnderSampler
 from scipy import sparse
 from sklearn.base import clone
-from sklearn.ensemble import RandomForestClassifier, VotingClassifier
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import _safe_indexing, check_random_state
 
-from featcls.models._svm import SVMClassifier
-from featcls.models._xgb import XGBoostClassifier
-
-__all__ = ["IMBALANCE_STRATEGIES", "MODELS", "SEARCH_GRIDS", "SafeSMOTE", "make_model"]
-
-#: Remedies for imbalanced classes. Resamplers act inside the training folds only,
-#: because they are steps of an imbalanced-learn pipeline (skipped at predict time).
-IMBALANCE_STRATEGIES = ("class_weight", "smote", "oversample", "undersample", "none")
+__all__ = ["AdaptiveStratifiedKFold", "SafeSMOTE", "feature_pipeline", "grid_search"]
 
 
 class SafeSMOTE(SMOTE):
@@ -108,66 +99,6 @@ class AdaptiveStratifiedKFold(StratifiedKFold):
         return self.n_splits if y is None else self._k(y)
 
 
-def _svm(weights, random_state, n_jobs):
-    return SVMClassifier(
-        C=3.0, gamma="scale", class_weight=weights, random_state=random_state
-    )
-
-
-def _logreg(weights, random_state, n_jobs):
-    return LogisticRegression(
-        C=0.1, class_weight=weights, max_iter=3000, random_state=random_state
-    )
-
-
-def _forest(weights, random_state, n_jobs):
-    return RandomForestClassifier(
-        n_estimators=500,
-        class_weight=weights,
-        min_samples_leaf=1,
-        n_jobs=n_jobs,
-        random_state=random_state,
-    )
-
-
-def _xgboost(weights, random_state, n_jobs):
-    return XGBoostClassifier(
-        class_weight=weights, random_state=random_state, n_jobs=n_jobs
-    )
-
-
-#: Model name → (classifier factory, needs feature scaling, description).
-MODELS = {
-    "svm": (
-        _svm,
-        True,
-        "StandardScaler → RBF SVC (C=3, gamma='scale'), calibrated probabilities",
-    ),
-    "xgboost": (
-        _xgboost,
-        False,
-        "XGBoost, hist (64 bins), 300 trees of depth 4, learning rate 0.05",
-    ),
-    "logreg": (_logreg, True, "StandardScaler → L2 logistic regression (C=0.1)"),
-    "random_forest": (_forest, False, "Random forest, 500 trees"),
-}
-
-#: Small default grids of the optional inner hyper-parameter search.
-SEARCH_GRIDS = {
-    "svm": {"clf__C": [0.3, 1.0, 3.0, 10.0], "clf__gamma": ["scale", 0.3e-2, 1e-3]},
-    "xgboost": {"clf__max_depth": [3, 6], "clf__learning_rate": [0.05, 0.1]},
-    "logreg": {"clf__C": [0.01, 0.1, 1.0]},
-    "random_forest": {
-        "clf__max_features": ["sqrt", 0.3],
-        "clf__min_samples_leaf": [1, 3],
-    },
-}
-
-
-#: Members of the soft-voting ``ensemble`` model.
-ENSEMBLE_MEMBERS = ("svm", "xgboost", "logreg")
-
-
 def _sampler(imbalance: str, random_state):
     if imbalance == "smote":
         return SafeSMOTE(random_state=random_state)
@@ -178,94 +109,53 @@ def _sampler(imbalance: str, random_state):
     return None
 
 
-def make_model(
-    name: str,
-    *,
-    imbalance: str = "class_weight",
-    search: bool = False,
-    inner_cv: int = 3,
-    random_state: int | None = 0,
-    n_jobs: int = 1,
-):
-    """A ready pipeline for the hand-crafted feature table.
+def feature_pipeline(classifier, *, scale: bool, options) -> Pipeline:
+    """A ready pipeline for the hand-crafted feature table around ``classifier``.
 
-    ``SimpleImputer(median)`` (features can be NaN where undefined) → ``StandardScaler``
-    (for SVM and logistic regression) → the resampler of ``imbalance`` (if any) → the
-    classifier. Because it is an imbalanced-learn ``Pipeline``, resampling happens when
-    the pipeline is fitted — on training folds only — and never at predict time.
+    ``SimpleImputer(median)`` (features can be NaN where undefined) →
+    ``StandardScaler`` (if ``scale``) → the resampler of ``options.imbalance`` (if
+    any) → ``classifier`` (step ``clf``). Because it is an imbalanced-learn
+    ``Pipeline``, resampling happens when the pipeline is fitted — on training
+    folds only — and never at predict time.
 
     Parameters
     ----------
-    name : {"svm", "xgboost", "logreg", "random_forest", "ensemble"}
-        ``"ensemble"`` averages the class probabilities of the svm, xgboost and
-        logreg pipelines (soft voting, equal weights); each member resamples and
-        searches on its own.
-    imbalance : {"class_weight", "smote", "oversample", "undersample", "none"}
-        ``class_weight`` (the default) weights classes by inverse frequency (sample
-        weights for XGBoost); the others resample the training data.
-    search : bool, default=False
-        Wrap the pipeline in a ``GridSearchCV`` over :data:`SEARCH_GRIDS` with an inner
-        stratified ``inner_cv``-fold split scored by macro-F1 (nested CV when used in
-        :func:`featcls.compare`); the chosen parameters are kept per fold.
-    inner_cv : int, default=3
-    random_state : int or None, default=0
-        Seed of the classifier, the resampler and the inner split.
-    n_jobs : int, default=1
-        Threads of the classifier (random forest, XGBoost).
+    classifier : estimator
+        Already set up for ``options`` (class weights, seed, threads).
+    scale : bool
+    options : ModelOptions
+        ``imbalance`` and ``random_state`` (the resampler's seed) are used.
 
     Returns
     -------
-    estimator : imblearn.pipeline.Pipeline or GridSearchCV
+    imblearn.pipeline.Pipeline
     """
-    if name == "ensemble":
-        members = [
-            (
-                m,
-                make_model(
-                    m,
-                    imbalance=imbalance,
-                    search=search,
-                    inner_cv=inner_cv,
-                    random_state=random_state,
-                    n_jobs=n_jobs,
-                ),
-            )
-            for m in ENSEMBLE_MEMBERS
-        ]
-        return VotingClassifier(members, voting="soft")
-    if name not in MODELS:
-        known = ", ".join([*MODELS, "ensemble"])
-        raise ValueError(f"Unknown model {name!r}. Known models: {known}.")
-    if imbalance not in IMBALANCE_STRATEGIES:
-        raise ValueError(
-            f"Unknown imbalance strategy {imbalance!r}. Choose one of "
-            f"{', '.join(IMBALANCE_STRATEGIES)}."
-        )
-    factory, scale, _ = MODELS[name]
-    weights = "balanced" if imbalance == "class_weight" else None
     steps = [("impute", SimpleImputer(strategy="median", keep_empty_features=True))]
     if scale:
         steps.append(("scale", StandardScaler()))
-    sampler = _sampler(imbalance, random_state)
+    sampler = _sampler(options.imbalance, options.random_state)
     if sampler is not None:
         steps.append(("resample", sampler))
-    steps.append(("clf", factory(weights, random_state, n_jobs)))
-    pipe = Pipeline(steps)
-    if not search:
-        return pipe
+    steps.append(("clf", classifier))
+    return Pipeline(steps)
+
+
+def grid_search(
+    estimator, grid, *, random_state: int | None = 0, inner_cv: int = 3
+) -> GridSearchCV:
+    """``estimator`` in a ``GridSearchCV`` over ``grid``, scored by macro-F1.
+
+    The inner split is stratified ``inner_cv``-fold (fewer folds where a class of
+    the training data is smaller, at least 2), seeded by ``random_state``: nested
+    CV when used in :func:`featcls.compare`, where the chosen parameters are kept
+    per fold.
+    """
     inner = AdaptiveStratifiedKFold(inner_cv, shuffle=True, random_state=random_state)
     return GridSearchCV(
-        pipe,
-        SEARCH_GRIDS[name],
+        estimator,
+        dict(grid),
         scoring="f1_macro",
         cv=inner,
         n_jobs=1,
         error_score="raise",
     )
-
-
-def describe_model(name: str) -> str:
-    """One line describing a registered model."""
-    if name == "ensemble":
-        return "Soft vote (mean probability) of " + ", ".join(ENSEMBLE_MEMBERS)
-    return MODELS[name][2]

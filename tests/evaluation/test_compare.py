@@ -19,7 +19,7 @@ from featcls.evaluation import (
     corrected_ttest,
     make_folds,
 )
-from featcls.models import make_model
+from featcls.models import build_model, build_models, describe_model
 
 FAMILIES = ["shape", "intensity", "radial"]
 
@@ -182,7 +182,7 @@ def test_scaling_is_fitted_on_training_folds_only(data, tmp_path):
 
 def test_resampling_happens_inside_training_folds_only(data, tmp_path):
     log = tmp_path / "spy.log"
-    pipe = make_model("logreg", imbalance="oversample")
+    pipe = build_model("logreg", imbalance="oversample")
     pipe.steps[-1] = ("clf", Spy(log=str(log)))
     r = compare(
         {"oversampled": pipe},
@@ -204,15 +204,42 @@ def test_resampling_happens_inside_training_folds_only(data, tmp_path):
 
 def test_search_keeps_chosen_parameters_per_fold(data):
     r = compare(
-        ["logreg"],
+        build_models(["logreg"], search=True),
         data.X,
         data.y,
         cv=3,
-        search=True,
         features=FeatureExtractor(families=["shape", "intensity"]),
     )
     for rec in r.records:
         assert set(rec.params) == {"clf__C"}
+
+
+def test_settings_record_the_options_the_models_were_built_with(data):
+    fx = FeatureExtractor(families=["shape"])
+    kw = {"cv": 3, "features": fx, "importance": False}
+    built = compare(
+        build_models("logreg", imbalance="undersample", search=True),
+        data.X,
+        data.y,
+        **kw,
+    )
+    assert (built.settings["imbalance"], built.settings["search"]) == (
+        "undersample",
+        True,
+    )
+    assert built.model_info["logreg"]["description"] == describe_model(
+        build_model("logreg", imbalance="undersample", search=True)
+    )
+    by_name = compare("logreg", data.X, data.y, **kw)  # built with the defaults
+    assert (by_name.settings["imbalance"], by_name.settings["search"]) == (
+        "class_weight",
+        False,
+    )
+    own = compare({"mine": build_model("logreg")}, data.X, data.y, **kw)
+    assert (own.settings["imbalance"], own.settings["search"]) == (None, None)
+    assert own.model_info["mine"]["description"] == describe_model("logreg")
+    with pytest.raises(ValueError, match="No models to compare. Known models: svm"):
+        compare({}, data.X, data.y, **kw)
 
 
 def test_model_crashing_in_one_fold_is_recorded_and_the_rest_goes_on(data, tmp_path):
@@ -225,7 +252,7 @@ def test_model_crashing_in_one_fold_is_recorded_and_the_rest_goes_on(data, tmp_p
     sample = int(np.flatnonzero(F[:, 0] == marker)[0])
     crashing = Spy(log=str(tmp_path / "x.log"), fail_on_fold_with=marker)
     r = compare(
-        {"crashing": crashing, "logreg": make_model("logreg")},
+        {"crashing": crashing, "logreg": build_model("logreg")},
         data.X,
         data.y,
         cv=3,

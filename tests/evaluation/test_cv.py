@@ -14,7 +14,7 @@ from sklearn.model_selection import (
 
 from featcls import FeatureExtractor, load_builtin
 from featcls.evaluation import ComparisonResult, compare, make_folds
-from featcls.models import make_model
+from featcls.models import build_model
 from featcls.report import render_report, write_outputs
 from tests.evaluation.test_compare import Spy
 
@@ -36,7 +36,7 @@ def data():
 def single(data):
     """Two models on one stratified 75/25 split."""
     return compare(
-        {"logreg": make_model("logreg"), "majority": DummyClassifier()},
+        {"logreg": build_model("logreg"), "majority": DummyClassifier()},
         data.X,
         data.y,
         cv=StratifiedShuffleSplit(n_splits=1, test_size=0.25, random_state=0),
@@ -92,7 +92,7 @@ def test_given_pairs_predict_exactly_their_test_part_and_train_on_the_rest(
     ]
     log = tmp_path / "spy.log"
     r = compare(
-        {"spy": Spy(log=str(log)), "logreg": make_model("logreg")},
+        {"spy": Spy(log=str(log)), "logreg": build_model("logreg")},
         data.X,
         data.y,
         cv=iter(splits),  # any iterable, consumed once

@@ -129,7 +129,7 @@ def test_a_model_that_fails_on_every_fold_exits_1_after_writing_the_report(
 ):
     # No option can be checked for this: the failure only shows when fitting.
     monkeypatch.setattr(
-        "featcls.evaluation._compare.build_model", lambda name, **kw: _Unfittable()
+        "featcls.models._registry.build_model", lambda name, **kw: _Unfittable()
     )
     out = tmp_path / "out"
     result = runner.invoke(

@@ -232,11 +232,11 @@ def test_fusion_feature_extractor_is_loaded_through_the_trusted_list(tmp_path):
 
 def test_model_file_suffix_must_fit_the_model(tmp_path):
     from featcls import CNNClassifier
-    from featcls.models import make_model
+    from featcls.models import build_model
 
     X = np.random.default_rng(0).normal(size=(20, 3))
     y = np.array([0, 1] * 10)
-    pipe = make_model("logreg").fit(X, y)
+    pipe = build_model("logreg").fit(X, y)
     with pytest.raises(ValueError, match=r"use a \.skops file name"):
         save_model(pipe, tmp_path / "m.pt")
     cnn = CNNClassifier(max_epochs=1, batch_size=4, input_size=16, random_state=0)
@@ -254,11 +254,11 @@ def test_model_file_suffix_must_fit_the_model(tmp_path):
 
 def test_saving_leaves_no_partial_file(tmp_path, monkeypatch):
     """A save that dies mid-write leaves neither the target nor a temporary file."""
-    from featcls.models import make_model
+    from featcls.models import build_model
 
     X = np.random.default_rng(0).normal(size=(20, 3))
     y = np.array([0, 1] * 10)
-    pipe = make_model("logreg").fit(X, y)
+    pipe = build_model("logreg").fit(X, y)
 
     def broken_dump(obj, file):
         with open(file, "wb") as handle:

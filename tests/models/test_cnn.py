@@ -21,7 +21,12 @@ from featcls import FeatureExtractor
 from featcls.data import make_synthetic
 from featcls.evaluation import compare
 from featcls.exceptions import DataWarning
-from featcls.models import CNNClassifier, FusionClassifier, random_augment
+from featcls.models import (
+    CNNClassifier,
+    FusionClassifier,
+    build_models,
+    random_augment,
+)
 
 SIZE = 28
 FAST = {"input_size": SIZE, "n_threads": 1}
@@ -703,4 +708,4 @@ def test_cnn_refuses_smote_and_the_registry_maps_remedies():
 def test_compare_refuses_smote_for_image_models_before_fitting(data):
     X, y = data
     with pytest.raises(ValueError, match="smote remedy cannot be used with"):
-        compare(["svm", "cnn"], X[:20], y[:20], cv=2, imbalance="smote")
+        compare(build_models(["svm", "cnn"], imbalance="smote"), X[:20], y[:20], cv=2)

@@ -8,12 +8,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from featcls.models import (
     IMBALANCE_STRATEGIES,
-    MODELS,
+    MODEL_SPECS,
     SafeSMOTE,
     SVMClassifier,
     XGBoostClassifier,
+    build_model,
     load_model,
-    make_model,
     save_model,
 )
 
@@ -49,13 +49,21 @@ def imbalanced():
     return X, y
 
 
-@pytest.mark.parametrize("name", list(MODELS))
+#: The single classical models (the ensemble of some of them is tested below).
+CLASSICAL = [
+    name
+    for name, spec in MODEL_SPECS.items()
+    if spec.consumes == "features" and name != "ensemble"
+]
+
+
+@pytest.mark.parametrize("name", CLASSICAL)
 @pytest.mark.parametrize("imbalance", IMBALANCE_STRATEGIES)
 def test_every_model_and_imbalance_strategy_fits_and_predicts(
     name, imbalance, imbalanced
 ):
     X, y = imbalanced
-    model = make_model(name, imbalance=imbalance, random_state=0).fit(X, y)
+    model = build_model(name, imbalance=imbalance, random_state=0).fit(X, y)
     proba = model.predict_proba(X)
     assert proba.shape == (len(y), 3)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
@@ -65,9 +73,9 @@ def test_every_model_and_imbalance_strategy_fits_and_predicts(
 
 def test_ensemble_averages_member_probabilities(imbalanced):
     X, y = imbalanced
-    ensemble = make_model("ensemble", imbalance="smote", random_state=0).fit(X, y)
+    ensemble = build_model("ensemble", imbalance="smote", random_state=0).fit(X, y)
     members = [
-        make_model(m, imbalance="smote", random_state=0).fit(X, y)
+        build_model(m, imbalance="smote", random_state=0).fit(X, y)
         for m in ("svm", "xgboost", "logreg")
     ]
     expected = np.mean([m.predict_proba(X) for m in members], axis=0)
@@ -76,16 +84,16 @@ def test_ensemble_averages_member_probabilities(imbalanced):
 
 def test_random_state_makes_models_reproducible(imbalanced):
     X, y = imbalanced
-    a = make_model("xgboost", imbalance="smote", random_state=3).fit(X, y)
-    b = make_model("xgboost", imbalance="smote", random_state=3).fit(X, y)
+    a = build_model("xgboost", imbalance="smote", random_state=3).fit(X, y)
+    b = build_model("xgboost", imbalance="smote", random_state=3).fit(X, y)
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
 
 
 def test_unknown_names_have_clear_errors():
     with pytest.raises(ValueError, match="Unknown model 'cnn-huge'. Known models: svm"):
-        make_model("cnn-huge")
+        build_model("cnn-huge")
     with pytest.raises(ValueError, match="Unknown imbalance strategy 'adasyn'"):
-        make_model("svm", imbalance="adasyn")
+        build_model("svm", imbalance="adasyn")
 
 
 def test_safe_smote_survives_tiny_classes():
@@ -133,7 +141,7 @@ def test_resampling_pipelines_accept_labels_that_are_not_arrays(imbalance):
     from sklearn.utils.estimator_checks import check_classifier_data_not_an_array
 
     check_classifier_data_not_an_array(
-        "svm", make_model("svm", imbalance=imbalance, random_state=0)
+        "svm", build_model("svm", imbalance=imbalance, random_state=0)
     )
 
 
@@ -158,13 +166,13 @@ def test_xgboost_max_bin_reaches_the_booster():
 
 def test_search_pipeline_is_a_grid_search(imbalanced):
     X, y = imbalanced
-    search = make_model("logreg", search=True).fit(X, y)
+    search = build_model("logreg", search=True).fit(X, y)
     assert set(search.best_params_) == {"clf__C"}
 
 
 def test_save_load_round_trip_and_refusal(imbalanced, tmp_path):
     X, y = imbalanced
-    model = make_model("xgboost", imbalance="smote").fit(X, y)
+    model = build_model("xgboost", imbalance="smote").fit(X, y)
     path = save_model(model, tmp_path / "m.skops", metadata={"classes": ["a"]})
     loaded, meta = load_model(path)
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))

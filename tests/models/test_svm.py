@@ -9,7 +9,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import SVC
 
-from featcls.models import SVMClassifier, load_model, make_model, save_model
+from featcls.models import SVMClassifier, build_model, load_model, save_model
 
 
 def _reference(X, y, *, C=3.0, gamma="scale", class_weight="balanced", folds=3):
@@ -115,7 +115,7 @@ def test_pickle_and_skops_round_trips(tmp_path):
         loaded.predict_proba(X_test), model.predict_proba(X_test)
     )
 
-    pipeline = make_model("svm").fit(X, y)
+    pipeline = build_model("svm").fit(X, y)
     loaded, _ = load_model(save_model(pipeline, tmp_path / "svm.skops"))
     np.testing.assert_array_equal(
         loaded.predict_proba(X_test), pipeline.predict_proba(X_test)
