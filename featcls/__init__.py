@@ -7,8 +7,9 @@ skops until a command or a name needs them.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from featcls._lazy import lazy_names
 
 __version__ = "0.1.0"
 
@@ -55,13 +56,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load lazily
     from featcls.models import CNNClassifier, FusionClassifier
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'featcls' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = lazy_names("featcls", _EXPORTS, globals())

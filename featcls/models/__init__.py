@@ -8,8 +8,9 @@ scikit-learn, PyTorch, XGBoost or skops.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from featcls._lazy import lazy_names
 
 #: Public name → the private module that defines it.
 _EXPORTS = {
@@ -87,13 +88,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load lazily
     from featcls.models._xgb import XGBoostClassifier
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'featcls.models' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = lazy_names("featcls.models", _EXPORTS, globals())
