@@ -64,6 +64,15 @@ def test_start_up_imports_no_heavy_library(code):
     assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout
 
 
+@pytest.mark.parametrize("package", ["featcls", "featcls.models"])
+def test_every_public_name_resolves(package):
+    import importlib
+
+    module = importlib.import_module(package)
+    for name in module.__all__:
+        assert getattr(module, name) is not None, name
+
+
 def test_public_names_load_on_first_use():
     assert set(featcls.__all__) <= set(dir(featcls))
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):

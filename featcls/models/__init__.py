@@ -18,6 +18,7 @@ _EXPORTS = {
     "CNNClassifier": "featcls.models._cnn",
     "random_augment": "featcls.models._cnn_augment",
     "ARCHITECTURES": "featcls.models._cnn_setup",
+    "reuse_freed_memory": "featcls.models._cnn_setup",
     "check_model_path": "featcls.models._formats",
     "FusionClassifier": "featcls.models._fusion",
     "load_model": "featcls.models._persist",
@@ -58,6 +59,7 @@ __all__ = [
     "describe_model",
     "load_model",
     "random_augment",
+    "reuse_freed_memory",
     "save_model",
     "threads_per_model",
     "trusted_types",
@@ -67,7 +69,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load lazily
     from featcls.models._classical import SafeSMOTE
     from featcls.models._cnn import CNNClassifier
     from featcls.models._cnn_augment import random_augment
-    from featcls.models._cnn_setup import ARCHITECTURES
+    from featcls.models._cnn_setup import ARCHITECTURES, reuse_freed_memory
     from featcls.models._formats import check_model_path
     from featcls.models._fusion import FusionClassifier
     from featcls.models._persist import load_model, save_model
