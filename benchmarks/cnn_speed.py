@@ -52,8 +52,8 @@ from torch.utils.data import DataLoader, Dataset
 from featcls import load_builtin
 from featcls.data import read_image, to_float
 from featcls.models import CNNClassifier
+from featcls.models._cnn_heap import reuse_freed_memory
 from featcls.models._cnn_nets import build_network
-from featcls.models._cnn_setup import reuse_freed_memory
 
 
 def load_images(n: int, folder: Path) -> tuple[list[str], np.ndarray, str]:

@@ -8,7 +8,7 @@ LipNet forward and backward in bfloat16 where the CPU computes it natively, Adam
 settings cannot be undone within one), alternating over ``--rounds`` rounds:
 
 * ``glibc defaults``: the heap as glibc leaves it;
-* ``heap``: after :func:`featcls.models._cnn_setup.reuse_freed_memory`, as in
+* ``heap``: after :func:`featcls.models._cnn_heap.reuse_freed_memory`, as in
   ``CNNClassifier.fit``;
 * ``heap, no augmentation`` and ``heap, fused AdamW``: what those two cost;
 * ``float32 NCHW``: the same step with the network computed as the
@@ -62,15 +62,15 @@ def patchify_stem(net):
 
 def run(variant: str, args: argparse.Namespace) -> dict:
     """Time ``args.steps`` bare training steps in this (fresh) process."""
-    from featcls.models._cnn_setup import reuse_freed_memory
+    from featcls.models._cnn_heap import reuse_freed_memory
 
     if variant != "glibc defaults":
         reuse_freed_memory()
     import torch
 
     from featcls.models import random_augment
+    from featcls.models._cnn_device import native_bfloat16
     from featcls.models._cnn_nets import build_network
-    from featcls.models._cnn_setup import native_bfloat16
 
     cpu = torch.device("cpu")
     generator = torch.Generator().manual_seed(0)

@@ -190,3 +190,29 @@ def test_version():
 
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.output.strip() == f"featcls {__version__}"
+
+
+@pytest.mark.parametrize(
+    ("error", "one_line"),
+    [
+        (ValueError("Cannot read image 'x.png': not a PNG file."), True),
+        (FileNotFoundError("No such file: 'x.png'"), True),
+        (TypeError("a bug in featcls"), False),
+        (KeyError("a bug in featcls"), False),
+        (AttributeError("a bug in featcls"), False),
+    ],
+)
+def test_user_errors_are_one_line_and_bugs_keep_their_traceback(
+    monkeypatch, tmp_path, error, one_line
+):
+    def load_builtin(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr("featcls.data.load_builtin", load_builtin)
+    result = runner.invoke(app, ["extract", "-o", str(tmp_path / "f.csv")])
+    assert result.exit_code == 1
+    if one_line:
+        assert result.output.strip() == f"featcls: error: {error.args[0]}"
+    else:  # not turned into a line: the exception propagates with its traceback
+        assert result.exception is error
+        assert "featcls: error" not in result.output

@@ -25,6 +25,7 @@ import numpy as np
 import tifffile
 from PIL import Image
 
+from featcls._policies import CHANNEL_POLICIES
 from featcls.data._fileinfo import special_file
 from featcls.data._header import (
     MAX_IMAGE_PIXELS,
@@ -44,8 +45,6 @@ __all__ = [
     "to_float",
 ]
 
-#: Valid values of the ``channels`` argument of :func:`split_channels`.
-CHANNEL_POLICIES = ("gray", "rgb", "hsv", "channels")
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _JPEG_MAGIC = b"\xff\xd8\xff"

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 from joblib import Parallel, delayed
 
+from featcls._policies import ON_ERROR
 from featcls.data._image import file_problem, read_image, read_mask
 from featcls.exceptions import DataWarning, ImageReadError, Setting, SettingError
 
@@ -22,7 +23,6 @@ __all__ = [
     "normalise_extensions",
 ]
 
-ON_ERROR = ("raise", "skip")
 #: The fix appended to a loader's error: message parts (see featcls.exceptions), so
 #: the command line can spell the setting its own way (``--on-error skip``).
 SKIP_HINT = (

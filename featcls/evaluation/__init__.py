@@ -8,7 +8,7 @@ from featcls.evaluation._result import (
     ComparisonResult,
     FoldRecord,
 )
-from featcls.evaluation._splits import make_folds
+from featcls.evaluation._splits import make_folds, predefined_splits
 
 __all__ = [
     "N_CONFIDENT_ERRORS",
@@ -19,6 +19,7 @@ __all__ = [
     "corrected_ttest",
     "make_folds",
     "per_class_table",
+    "predefined_splits",
     "takes_images",
     "wilcoxon_test",
 ]

@@ -9,7 +9,11 @@ import numpy as np
 import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+from sklearn.model_selection import (
+    PredefinedSplit,
+    StratifiedGroupKFold,
+    StratifiedKFold,
+)
 
 from featcls.exceptions import DataWarning, Setting, SettingError
 
@@ -19,6 +23,7 @@ __all__ = [
     "describe_cv",
     "make_folds",
     "merge_duplicates",
+    "predefined_splits",
 ]
 
 
@@ -390,3 +395,63 @@ def make_folds(
                 }
             )
     return folds
+
+
+def predefined_splits(
+    table: pd.DataFrame, column: str, *, name: str = "column"
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(train, test)`` positions per fold number of ``table[column]``, ascending.
+
+    scikit-learn's ``PredefinedSplit``: fold -1 is never tested (always in
+    training). The result can be passed as ``cv`` to :func:`compare`.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The sample table, with one row per sample and the fold column.
+    column : str
+        The column of fold numbers: integers >= -1.
+    name : str, default="column"
+        How messages name the setting that gave ``column`` (the command line
+        passes ``"--fold-col"``).
+
+    Returns
+    -------
+    list of (ndarray, ndarray)
+        The training and test positions of each fold number >= 0.
+
+    Raises
+    ------
+    ValueError
+        If the column is missing, a value is not an integer >= -1, or fewer than
+        two fold numbers >= 0 are given.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"image": list("abcd"), "fold": [0, 1, 0, -1]})
+    >>> [test.tolist() for _, test in predefined_splits(table, "fold")]
+    [[0, 2], [1]]
+    """
+    if column not in table.columns:
+        others = [c for c in table.columns if c not in ("image", "mask", "relpath")]
+        raise ValueError(
+            f"{name}: no column {column!r} in the dataset; its columns are "
+            f"{others}. Predefined folds need a manifest with that column."
+        )
+    values = pd.to_numeric(table[column], errors="coerce")
+    bad = values.isna() | (values % 1 != 0) | (values < -1)
+    if bad.any():
+        first = int(np.flatnonzero(bad.to_numpy())[0])
+        raise ValueError(
+            f"{name} {column!r}: fold numbers must be integers >= -1 (-1: always "
+            f"in training); got '{table[column].iloc[first]}' for "
+            f"'{table['image'].iloc[first]}'."
+        )
+    splits = list(PredefinedSplit(values.to_numpy(dtype=int)).split())
+    if len(splits) < 2:
+        raise ValueError(
+            f"{name} {column!r} names {len(splits)} test fold(s); give at "
+            "least 2 fold numbers (>= 0)."
+        )
+    return splits

@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from featcls._files import atomic_path
+from featcls._policies import MASK_POLICIES
 from featcls.data import CHANNEL_POLICIES, as_sample_table, read_image, split_channels
 from featcls.features._cache import FeatureCache, content_key
 from featcls.features._extract import (
@@ -170,7 +171,7 @@ class Extraction(TransformerMixin, BaseEstimator):
         the first image (for ``channels="channels"``). ``y`` is ignored.
         """
         check_option(self, "channels", self.channels, CHANNEL_POLICIES)
-        check_option(self, "mask", self.mask, ("auto", "full"))
+        check_option(self, "mask", self.mask, MASK_POLICIES)
         check_int(self, "chunk_size", self.chunk_size)
         self.families_ = self._resolve()
         table = as_sample_table(X)

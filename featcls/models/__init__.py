@@ -17,10 +17,11 @@ _EXPORTS = {
     "SafeSMOTE": "featcls.models._classical",
     "CNNClassifier": "featcls.models._cnn",
     "random_augment": "featcls.models._cnn_augment",
-    "ARCHITECTURES": "featcls.models._cnn_setup",
-    "reuse_freed_memory": "featcls.models._cnn_setup",
+    "ARCHITECTURES": "featcls.models._cnn_params",
+    "reuse_freed_memory": "featcls.models._cnn_heap",
     "check_model_path": "featcls.models._formats",
     "FusionClassifier": "featcls.models._fusion",
+    "feature_pipeline": "featcls.models._pipeline",
     "load_model": "featcls.models._persist",
     "save_model": "featcls.models._persist",
     "IMBALANCE_STRATEGIES": "featcls.models._registry",
@@ -57,6 +58,7 @@ __all__ = [
     "build_models",
     "check_model_path",
     "describe_model",
+    "feature_pipeline",
     "load_model",
     "random_augment",
     "reuse_freed_memory",
@@ -69,10 +71,12 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load lazily
     from featcls.models._classical import SafeSMOTE
     from featcls.models._cnn import CNNClassifier
     from featcls.models._cnn_augment import random_augment
-    from featcls.models._cnn_setup import ARCHITECTURES, reuse_freed_memory
+    from featcls.models._cnn_heap import reuse_freed_memory
+    from featcls.models._cnn_params import ARCHITECTURES
     from featcls.models._formats import check_model_path
     from featcls.models._fusion import FusionClassifier
     from featcls.models._persist import load_model, save_model
+    from featcls.models._pipeline import feature_pipeline
     from featcls.models._registry import (
         IMBALANCE_STRATEGIES,
         MODEL_NAMES,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import math
 import sys
 import time
 import warnings
@@ -12,44 +11,39 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.metrics import f1_score
-from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from featcls.data import as_sample_table
 from featcls.exceptions import DataWarning
+from featcls.models._cnn_average import WeightAverage
+from featcls.models._cnn_batches import batches, epoch_order, epoch_size
 from featcls.models._cnn_data import decode_images
-from featcls.models._cnn_io import cpu_state, from_payload, read_model, write_model
-from featcls.models._cnn_setup import (
-    ARCHITECTURES,
-    FitRun,
-    batches,
-    channel_stats,
-    check_params,
-    epoch_order,
-    epoch_size,
+from featcls.models._cnn_device import (
+    autocast,
     import_torch,
-    is_int,
     num_threads,
     resolve_device,
     resolve_precision,
 )
+from featcls.models._cnn_inputs import channel_stats, network_inputs
+from featcls.models._cnn_io import cpu_state, from_payload, read_model, write_model
+from featcls.models._cnn_params import ARCHITECTURES, check_params
+from featcls.models._cnn_progress import epoch_line
+from featcls.models._cnn_report import explain_samples
+from featcls.models._cnn_run import FitRun
+from featcls.models._cnn_stopping import (
+    EarlyStopping,
+    state_copy,
+    validation_scores,
+    validation_split,
+)
+from featcls.models._cnn_tta import tta_log_proba, uses_tta
 
 __all__ = ["ARCHITECTURES", "CNNClassifier"]
 
 #: Data sets up to this size are moved to the GPU once; larger ones per batch.
 _ON_DEVICE_BYTES = 2**31
-_PER_CLASS_EXPLAINED = 2
-
-
-def _dihedral_views(x):
-    """The 8 flips and 90° rotations of a square (N, C, S, S) batch."""
-    torch = import_torch()
-    for k in range(4):
-        turned = torch.rot90(x, k, dims=(2, 3)) if k else x
-        for view in (turned, torch.flip(turned, dims=(3,))):
-            yield view.contiguous(memory_format=torch.channels_last)
 
 
 class CNNClassifier(ClassifierMixin, BaseEstimator):
@@ -331,36 +325,21 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         return None
 
     def _validation_split(self, y_idx, classes, seed):
-        n = len(y_idx)
-        everything = np.arange(n)
+        """Training and validation indices (no validation without early stopping)."""
         if not self.early_stopping:
-            return everything, None
-        counts = np.bincount(y_idx, minlength=len(classes))
-        n_val = max(len(classes), math.ceil(self.validation_fraction * n))
-        smallest = int(np.argmin(counts))
-        problem = None
-        if counts[smallest] < 2:
-            problem = (
-                f"class {classes[smallest]!r} has {counts[smallest]} image, "
-                "too few for a stratified validation split"
-            )
-        elif n - n_val < len(classes):
-            problem = (
-                f"{n} images are too few for a stratified validation split "
-                "with every class on both sides"
-            )
+            return np.arange(len(y_idx)), None
+        train, val, problem = validation_split(
+            y_idx, classes, self.validation_fraction, seed
+        )
         if problem:
             warnings.warn(
                 f"{type(self).__name__}: {problem}; early stopping is off and the "
-                f"model trains on all {n} images for max_epochs={self.max_epochs} "
-                "epochs.",
+                f"model trains on all {len(y_idx)} images for "
+                f"max_epochs={self.max_epochs} epochs.",
                 DataWarning,
                 stacklevel=3,
             )
-            return everything, None
-        split = StratifiedShuffleSplit(n_splits=1, test_size=n_val, random_state=seed)
-        train, val = next(split.split(np.zeros(n), y_idx))
-        return np.sort(train), np.sort(val)
+        return train, val
 
     def _new_network(self, generator=None):
         from featcls.models._cnn_nets import build_network
@@ -404,6 +383,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             std=torch.as_tensor(self.channel_std_, device=device).view(1, -1, 1, 1),
             shuffle_generator=torch.Generator().manual_seed(int(seeds[3])),
             augment_generator=torch.Generator(device=device).manual_seed(int(seeds[2])),
+            stopping=EarlyStopping(self.patience),
         )
         size = epoch_size(train_idx, y_idx, self.resample)
         steps = len(batches(np.arange(size), self.batch_size))
@@ -429,41 +409,21 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             weight=weight, label_smoothing=float(self.label_smoothing)
         )
         if self.ema_decay > 0:
-            state = self.module_.state_dict()
-            run.live = [t for t in state.values() if t.is_floating_point()]
-            run.average = [t.detach().clone() for t in run.live]
+            run.average = WeightAverage.of(self.module_, self.ema_decay)
         return run
 
-    def _update_average(self, run: FitRun) -> None:
-        """One step of the exponential moving average of the weights."""
-        if run.average is None:
-            return
-        torch = import_torch()
-        run.steps += 1
-        decay = min(float(self.ema_decay), (1.0 + run.steps) / (10.0 + run.steps))
-        torch._foreach_lerp_(run.average, run.live, 1.0 - decay)
-
-    @contextlib.contextmanager
-    def _averaged(self, run: FitRun):
+    @staticmethod
+    def _averaged(run: FitRun):
         """Inside the block, the module holds the averaged weights (if any)."""
         if run.average is None:
-            yield
-            return
-        torch = import_torch()
-        with torch.no_grad():
-            saved = [t.clone() for t in run.live]
-            torch._foreach_copy_(run.live, run.average)
-            try:
-                yield
-            finally:
-                torch._foreach_copy_(run.live, saved)
+            return contextlib.nullcontext()
+        return run.average.swapped_in()
 
     def _fit_loop(self, run: FitRun) -> None:
         """Epochs until ``max_epochs`` or early stopping; restore the best weights."""
         from featcls.models._cnn_nets import set_dropout_generator
 
         self.history_ = []
-        self.best_epoch_ = 0
         for epoch in range(1, self.max_epochs + 1):
             start = time.perf_counter()
             row = {"epoch": epoch, "train_loss": self._run_epoch(run)}
@@ -472,13 +432,15 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                     row.update(self._validation_scores(run))
                 self.history_.append(row)
                 self._on_epoch_end(run, row, time.perf_counter() - start)
-            if run.stop:
+            if run.stopping.stop:
                 break
         self.n_epochs_ = len(self.history_)
-        if run.best_state is None:  # no validation: the last (averaged) weights
+        self.best_epoch_ = run.stopping.best_epoch
+        best_state = run.stopping.best_state
+        if best_state is None:  # no validation: the last (averaged) weights
             with self._averaged(run):
-                run.best_state = self._state_copy()
-        self.module_.load_state_dict(run.best_state)
+                best_state = state_copy(self.module_)
+        self.module_.load_state_dict(best_state)
         set_dropout_generator(self.module_, None)
         self.module_.eval()
 
@@ -503,23 +465,13 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
 
     def _inputs(self, images, mean, std, generator=None):
         """uint8 batch → float, [augmented,] normalised, channels-last on the device."""
-        from featcls.models._cnn_augment import random_augment
-
-        torch = import_torch()
-        x = images.to(mean.device, non_blocking=True).float().div_(255.0)
-        if generator is not None:
-            x = random_augment(x, generator=generator, **self._augment_options())
-        x = x.sub_(mean).div_(std)
-        return x.contiguous(memory_format=torch.channels_last)
+        return network_inputs(images, mean, std, generator, self._augment_options())
 
     def _augment_options(self) -> dict:
         return dict(self.augment) if isinstance(self.augment, dict) else {}
 
     def _autocast(self, device):
-        torch = import_torch()
-        if resolve_precision(self, device) == "bfloat16":
-            return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        return autocast(self, device)
 
     def _train_step(self, run: FitRun, idx: np.ndarray):
         """One optimisation step on the batch ``idx``; returns the (detached) loss."""
@@ -540,7 +492,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         loss.backward()
         run.optimizer.step()
         run.scheduler.step()
-        self._update_average(run)
+        if run.average is not None:
+            run.average.update()
         return loss.detach()
 
     def _validation_scores(self, run: FitRun) -> dict:
@@ -550,45 +503,15 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         images = run.images[index.to(run.images.device)]
         logits = self._forward(images, extra, run.device, run.mean, run.std)
         target = run.y[index.to(run.device)].cpu()
-        loss = torch.nn.functional.cross_entropy(logits, target)
-        pred = logits.argmax(dim=1).numpy()
-        f1 = f1_score(
-            target.numpy(),
-            pred,
-            labels=np.arange(len(self.classes_)),
-            average="macro",
-            zero_division=0,
-        )
-        return {"val_loss": float(loss), "val_f1": float(f1)}
-
-    def _state_copy(self) -> dict:
-        return {k: v.detach().clone() for k, v in self.module_.state_dict().items()}
+        return validation_scores(logits, target, len(self.classes_))
 
     def _on_epoch_end(self, run: FitRun, row: dict, seconds: float) -> None:
-        """Keep the best weights; set ``run.stop`` after ``patience`` bad epochs."""
-        if "val_f1" in row:
-            key = (row["val_f1"], -row["val_loss"])
-            if run.best_state is None or key > run.best_key:
-                run.best_key, run.since_best = key, 0
-                run.best_state = self._state_copy()
-                self.best_epoch_ = row["epoch"]
-            else:
-                run.since_best += 1
-                run.stop = run.since_best >= self.patience
-        else:
-            self.best_epoch_ = row["epoch"]
+        """Early stopping keeps the best weights (and may set its stop flag); with
+        ``verbose``, one line on stderr."""
+        run.stopping.on_epoch_end(row, self.module_)
         if self.verbose:
-            parts = [
-                f"epoch {row['epoch']:3d}/{self.max_epochs}",
-                f"train_loss {row['train_loss']:.4f}",
-            ]
-            if "val_f1" in row:
-                parts += [
-                    f"val_loss {row['val_loss']:.4f}",
-                    f"val_f1 {row['val_f1']:.3f}",
-                ]
-            parts.append(f"{seconds:.1f}s")
-            print("  ".join(parts), file=sys.stderr, flush=True)
+            line = epoch_line(row, self.max_epochs, seconds)
+            print(line, file=sys.stderr, flush=True)
 
     # -- inference -----------------------------------------------------------------
     def _forward(
@@ -614,10 +537,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 if not tta:
                     out.append(net(x, e).float().cpu())
                     continue
-                probs = 0.0
-                for view in _dihedral_views(x):
-                    probs = probs + torch.softmax(net(view, e).float(), dim=1)
-                out.append(torch.log(probs / 8.0).cpu())
+                out.append(tta_log_proba(net, x, e).cpu())
         return torch.cat(out)
 
     def _predict_output(self, X, what: str = "logits"):
@@ -645,10 +565,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 mean,
                 std,
                 what=what,
-                tta=self.tta
-                and self._augment_options().get("dihedral", True)
-                and self.augment is not False
-                and what == "logits",
+                tta=what == "logits" and uses_tta(self),
             )
 
     def predict_proba(self, X) -> np.ndarray:
@@ -693,36 +610,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         return report
 
     def _explain(self, run: FitRun, table: pd.DataFrame, seed: int):
-        from featcls.models._cnn_saliency import explain
-
-        torch = import_torch()
-        pool = run.val_idx if run.val_idx is not None else run.train_idx
-        rng = np.random.default_rng(seed)
-        labels = run.y.cpu().numpy()
-        chosen = []
-        for k in range(len(self.classes_)):
-            members = pool[labels[pool] == k]
-            take = min(_PER_CLASS_EXPLAINED, len(members))
-            chosen += sorted(rng.choice(members, size=take, replace=False).tolist())
-        index = torch.as_tensor(chosen, dtype=torch.int64)
-        raw = run.images[index.to(run.images.device)]
-        extra = None if run.extra is None else run.extra[index.to(run.device)]
-        logits = self._forward(raw, extra, run.device, run.mean, run.std)
-        pred = logits.argmax(dim=1)
-        x = self._inputs(raw, run.mean, run.std)
-        items = []
-        for j, i in enumerate(chosen):
-            label = table.index[i]
-            items.append(
-                {
-                    "index": int(label) if is_int(label) else int(i),
-                    "true": str(self.classes_[labels[i]]),
-                    "pred": str(self.classes_[int(pred[j])]),
-                }
-            )
-        return explain(
-            self.module_, x, raw.cpu().numpy(), pred.to(run.device), items, extra
-        )
+        """Saliency and Grad-CAM of a few validation images per class."""
+        return explain_samples(self, run, table, seed)
 
     # -- persistence ---------------------------------------------------------------
     def _saved_params(self) -> dict:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from featcls._files import atomic_path
-from featcls.models._cnn_setup import import_torch
+from featcls.models._cnn_device import import_torch
 from featcls.models._formats import check_model_path
 
 __all__ = ["cpu_state", "from_payload", "read_model", "read_payload", "write_model"]

@@ -18,6 +18,7 @@ from featcls.models._trust import load_skops
 
 __all__ = ["load_model", "save_model"]
 
+
 def _is_torch_model(model: Any) -> bool:
     from featcls.models._cnn import CNNClassifier
 
@@ -73,8 +74,7 @@ def load_model(path: str | Path) -> tuple[Any, dict]:
         classes = {cls.__name__: cls for cls in (CNNClassifier, FusionClassifier)}
         if payload["estimator"] not in classes:
             raise ValueError(
-                f"'{path}' holds a {payload['estimator']!r}, which featcls cannot "
-                "load."
+                f"'{path}' holds a {payload['estimator']!r}, which featcls cannot load."
             )
         model = classes[payload["estimator"]].from_payload(payload, path)
         return model, {"model": type(model).__name__, "classes": list(model.classes_)}

@@ -140,9 +140,9 @@ class ModelSpec:
 
 
 def import_torch():
-    """``torch``, or an ImportError that says how to install it (see ``_cnn_setup``;
+    """``torch``, or an ImportError that says how to install it (see ``_cnn_device``;
     imported here on first use, so that loading the table stays light)."""
-    from featcls.models._cnn_setup import import_torch
+    from featcls.models._cnn_device import import_torch
 
     return import_torch()
 
@@ -213,7 +213,7 @@ def _soft_vote(options: ModelOptions, *, members: tuple[str, ...]):
 
 
 def _cnn_params(options: ModelOptions, architecture: str) -> dict:
-    from featcls.models._cnn_setup import RESAMPLE_STRATEGIES
+    from featcls.models._cnn_params import RESAMPLE_STRATEGIES
 
     return {
         "architecture": architecture,

@@ -80,6 +80,33 @@ def test_two_fits_with_one_seed_are_identical_and_seeds_matter(data, fitted):
     assert not np.array_equal(other.predict_proba(X), fitted.predict_proba(X))
 
 
+#: predict_proba[:, 1] of the fixed-seed fits below, recorded from the code before
+#: CNNClassifier was split into parts (issue 14): the refactor must keep them exact.
+RECORDED_CNN = [
+    0.612268926457481, 0.9684939311631288, 0.49252771343030016, 0.9327161627093828,
+    0.5782891505107952, 0.9497024807629388, 0.29189549622123695, 0.9481458537724556,
+]  # fmt: skip
+RECORDED_FUSION = [
+    0.7217833652015184, 0.9620311376983027, 0.5986833438589598, 0.751087710662499,
+    0.7413435882919743, 0.8954162098579671, 0.47186828961110605, 0.8900909707207535,
+]  # fmt: skip
+
+
+def test_fixed_seed_fits_reproduce_recorded_probabilities():
+    X, y = disks_and_rings(48, seed=3)
+    params = {"precision": "float32", **FAST}
+    clf = CNNClassifier(max_epochs=2, patience=1, **params).fit(X[:40], y[:40])
+    proba = clf.predict_proba(X[40:])
+    np.testing.assert_array_equal(proba[:, 1], np.array(RECORDED_CNN))
+    assert (clf.n_epochs_, clf.best_epoch_) == (2, 2)
+    assert [row["val_f1"] for row in clf.history_] == [0.625, 0.625]
+    fusion = FusionClassifier(
+        features=FeatureExtractor(["intensity"]), max_epochs=1, **params
+    ).fit(X[:40], y[:40])
+    proba = fusion.predict_proba(X[40:])
+    np.testing.assert_array_equal(proba[:, 1], np.array(RECORDED_FUSION))
+
+
 def test_fit_leaves_torch_global_random_state_alone(data):
     X, y = data
     before = torch.random.get_rng_state()
@@ -271,7 +298,7 @@ def test_saliency_is_the_input_gradient_of_the_explained_logit(architecture):
 
 
 def test_channel_stats_are_the_mean_and_std_of_each_channel():
-    from featcls.models._cnn_setup import channel_stats
+    from featcls.models._cnn_inputs import channel_stats
 
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (7, 3, 9, 11), dtype=np.uint8)
@@ -493,11 +520,11 @@ def test_n_threads_is_restored_after_fit(data):
 
 # -- precision, weight averaging, test-time augmentation ----------------------------
 def test_precision_auto_follows_native_bfloat16_support(monkeypatch, data):
-    from featcls.models import _cnn_setup
+    from featcls.models import _cnn_device
 
     X, y = data
     for native, expected in ((True, "bfloat16"), (False, "float32")):
-        monkeypatch.setattr(_cnn_setup, "native_bfloat16", lambda device, n=native: n)
+        monkeypatch.setattr(_cnn_device, "native_bfloat16", lambda device, n=native: n)
         clf = CNNClassifier(max_epochs=1, early_stopping=False, **FAST).fit(X, y)
         assert clf.featcls_report_["precision"] == expected
     forced = CNNClassifier(precision="float32", max_epochs=1, **FAST).fit(X, y)
@@ -514,12 +541,13 @@ def test_bfloat16_training_learns_and_is_deterministic(data):
 
 
 def test_weight_average_follows_the_warm_up_formula_and_swaps_back():
-    from featcls.models._cnn_setup import FitRun
+    from featcls.models._cnn_average import WeightAverage
+    from featcls.models._cnn_run import FitRun
 
     clf = CNNClassifier(ema_decay=0.9)
     live = [torch.zeros(3), torch.ones(2)]
     run = FitRun(None, None, None, np.arange(2), None, torch.device("cpu"), 0, 1)
-    run.live, run.average = live, [t.clone() for t in live]
+    run.average = WeightAverage(clf.ema_decay, live)
     expected = [t.clone() for t in live]
     for step in range(1, 40):
         for t in live:
@@ -527,12 +555,12 @@ def test_weight_average_follows_the_warm_up_formula_and_swaps_back():
         decay = min(0.9, (1 + step) / (10 + step))
         pairs = zip(expected, live, strict=True)
         expected = [e + (1 - decay) * (t - e) for e, t in pairs]
-        clf._update_average(run)
-    for avg, exp in zip(run.average, expected, strict=True):
+        run.average.update()
+    for avg, exp in zip(run.average.average, expected, strict=True):
         torch.testing.assert_close(avg, exp)
     before = [t.clone() for t in live]
     with clf._averaged(run):
-        for t, avg in zip(live, run.average, strict=True):
+        for t, avg in zip(live, run.average.average, strict=True):
             torch.testing.assert_close(t, avg)
     for t, b in zip(live, before, strict=True):
         torch.testing.assert_close(t, b)

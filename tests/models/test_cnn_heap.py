@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from featcls.models import CNNClassifier
-from featcls.models._cnn_setup import on_glibc, reuse_freed_memory
+from featcls.models._cnn_heap import on_glibc, reuse_freed_memory
 
 needs_glibc = pytest.mark.skipif(not on_glibc(), reason="glibc's malloc only")
 
@@ -23,7 +23,7 @@ _ROUNDS = textwrap.dedent(
     import resource, sys
     import numpy as np
     if sys.argv[1] == "tuned":
-        from featcls.models._cnn_setup import on_glibc, reuse_freed_memory
+        from featcls.models._cnn_heap import on_glibc, reuse_freed_memory
         assert reuse_freed_memory()
     first = np.ones(2**20); del first
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt

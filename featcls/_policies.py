@@ -1,0 +1,15 @@
+"""The choices of featcls's string options, in one module that imports nothing.
+
+The library checks its arguments against these tuples and the command line
+derives its choices from them, without importing numpy or OpenCV at start-up.
+"""
+
+__all__ = ["CHANNEL_POLICIES", "MASK_POLICIES", "ON_ERROR"]
+
+#: Valid values of the ``channels`` argument (grey image, or per channel).
+CHANNEL_POLICIES = ("gray", "rgb", "hsv", "channels")
+#: Valid values of FeatureExtractor's ``mask``: the dataset's or an automatic mask,
+#: or the whole image.
+MASK_POLICIES = ("auto", "full")
+#: Valid values of a loader's ``on_error``: stop on an unusable file, or skip it.
+ON_ERROR = ("raise", "skip")

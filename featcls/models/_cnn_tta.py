@@ -1,0 +1,34 @@
+"""Test-time augmentation: class probabilities averaged over the 8 dihedral views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from featcls.models._cnn_device import import_torch
+
+__all__ = ["dihedral_views", "tta_log_proba", "uses_tta"]
+
+
+def uses_tta(est: Any) -> bool:
+    """Whether ``est`` predicts with TTA: ``tta`` on and the network trained on the
+    flips and 90° rotations (``augment`` includes them)."""
+    options = dict(est.augment) if isinstance(est.augment, dict) else {}
+    return bool(est.tta and options.get("dihedral", True) and est.augment is not False)
+
+
+def dihedral_views(x):
+    """The 8 flips and 90° rotations of a square (N, C, S, S) batch."""
+    torch = import_torch()
+    for k in range(4):
+        turned = torch.rot90(x, k, dims=(2, 3)) if k else x
+        for view in (turned, torch.flip(turned, dims=(3,))):
+            yield view.contiguous(memory_format=torch.channels_last)
+
+
+def tta_log_proba(net, x, extra):
+    """Log of ``net``'s class probabilities averaged over the 8 views of ``x``."""
+    torch = import_torch()
+    probs = 0.0
+    for view in dihedral_views(x):
+        probs = probs + torch.softmax(net(view, extra).float(), dim=1)
+    return torch.log(probs / 8.0)
