@@ -22,6 +22,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from typer.testing import CliRunner
 
 from featcls.cli import app
+from tests.hostile.corpus import png as _png
+from tests.hostile.corpus import write as _write
 
 runner = CliRunner()
 FAST = ["--features", "shape", "--models", "logreg"]
@@ -37,18 +39,6 @@ def _disk(seed: int, radius: int, size: int = 32) -> np.ndarray:
     image = np.where(inside, 160 + seed % 60, 20 + seed % 15).astype(np.uint8)
     image[0, 0] = seed % 256
     return image
-
-
-def _png(image: np.ndarray) -> bytes:
-    ok, encoded = cv2.imencode(".png", image)
-    assert ok
-    return encoded.tobytes()
-
-
-def _write(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return path
 
 
 def _corpus(root: Path, counts: dict[str, int] | None = None) -> Path:

@@ -39,9 +39,12 @@ from featcls.data import (
 )
 from featcls.evaluation import make_folds
 from featcls.exceptions import DataWarning, ImageReadError
+from tests.hostile.corpus import jpeg as _jpeg
 
 # --------------------------------------------------------------------------------------
 # The generated corpus
+from tests.hostile.corpus import png as _png
+from tests.hostile.corpus import write as _write
 
 
 def _disk(seed: int, size: int = 32) -> np.ndarray:
@@ -52,24 +55,6 @@ def _disk(seed: int, size: int = 32) -> np.ndarray:
     image = np.where(inside, 150 + seed % 100, 20 + seed % 13).astype(np.uint8)
     image[0, 0] = seed % 256  # every seed gives different bytes
     return image
-
-
-def _png(image: np.ndarray) -> bytes:
-    ok, encoded = cv2.imencode(".png", image)
-    assert ok
-    return encoded.tobytes()
-
-
-def _jpeg(image: np.ndarray) -> bytes:
-    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
-    assert ok
-    return encoded.tobytes()
-
-
-def _write(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return path
 
 
 def _tree(root: Path, n_per_class: int = 4) -> Path:
