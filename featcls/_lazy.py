@@ -12,9 +12,10 @@ __all__ = ["lazy_names"]
 def lazy_names(
     package: str, exports: dict[str, str], namespace: dict[str, Any]
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    """``__getattr__`` and ``__dir__`` for ``package`` whose public names live in
-    the modules ``exports`` maps them to; a loaded name is kept in ``namespace``
-    (the package's globals), so each is imported once.
+    """``__getattr__`` and ``__dir__`` for ``package``, whose names are imported lazily.
+
+    The package's public names live in the modules ``exports`` maps them to; a loaded
+    name is kept in ``namespace`` (the package's globals), so each is imported once.
 
     Examples
     --------

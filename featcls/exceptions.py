@@ -27,6 +27,7 @@ class Setting(NamedTuple):
     value: object
 
     def __str__(self) -> str:
+        """The setting as the Python API spells it (``on_error='skip'``)."""
         return f"{self.name}={self.value!r}"
 
 

@@ -243,3 +243,41 @@ def test_compare_on_predefined_folds_from_a_manifest_column(tmp_path):
     manifest.to_csv(tmp_path / "m.csv", index=False)
     result = runner.invoke(app, [*base, "--fold-col", "site"])
     assert result.exit_code == 1 and "names 1 test fold(s)" in result.output
+
+
+def test_compare_with_learning_curves_prints_the_verdict_last(tmp_path):
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app,
+        [
+            "compare",
+            *SMALL,
+            "--models",
+            "logreg",
+            "--train-sizes",
+            "0.5,1",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    saved = ComparisonResult.from_json(out / "results.json")
+    assert lines[-1] == saved.verdict()
+    assert lines[-1].startswith("Only feature models produced scores")
+    assert saved.settings["train_sizes"] == [0.5, 1.0]
+    assert {r.fraction for r in saved.curve_records} == {0.5}
+    assert "Learning curves" in (out / "report.html").read_text()
+
+
+@pytest.mark.parametrize("value", ["0,1", "half", "1.5", ""])
+def test_bad_train_sizes_stop_with_one_line(tmp_path, value):
+    result = runner.invoke(
+        app, ["compare", "--train-sizes", value, "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "featcls: error: --train-sizes must be fractions of each fold's training "
+        f"part in (0, 1], separated by commas (e.g. 0.1,0.25,0.5,1). Got {value!r}."
+    ]
+    assert not (tmp_path / "o").exists()

@@ -133,6 +133,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         + ")",
     )
     parser.add_argument(
+        "--train-sizes",
+        default=None,
+        help="learning curves of the 5-fold CV: fractions of each fold's training "
+        "part, e.g. 0.1,0.25,0.5 (default: none)",
+    )
+    parser.add_argument(
         "--no-ablations", action="store_true", help="skip the ablation tables"
     )
     parser.add_argument(
@@ -421,7 +427,10 @@ def run_target(target: str, args, command: str) -> dict:
         cnn_params=cnn_params(args),
     )
     print(f"[{target}] {len(data)} cells, {args.folds}-fold CV: {names}", flush=True)
-    result = compare(models, data.X, data.y, cv=args.folds, **common)
+    sizes = None
+    if args.train_sizes:
+        sizes = [float(v) for v in args.train_sizes.split(",")]
+    result = compare(models, data.X, data.y, cv=args.folds, train_sizes=sizes, **common)
     print(result.summary(), flush=True)
 
     split = paper_split(data, args.seed)

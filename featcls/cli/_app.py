@@ -39,6 +39,8 @@ def _main(
         ),
     ] = False,
 ) -> None:
-    """Hand-crafted image features, classical models and CNNs compared on the same
-    folds: is a CNN really better than a well-built classical baseline on your
-    images?"""
+    """Hand-crafted image features, classical models and CNNs, compared.
+
+    All are compared on the same folds, to answer: is a CNN really better than a
+    well-built classical baseline on your images?
+    """

@@ -73,8 +73,18 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 @contextlib.contextmanager
 def warnings_as_lines():
-    """Show every warning raised in the body as one ``featcls: warning:`` line."""
+    """Show every warning raised in the body as one ``featcls: warning:`` line.
+
+    featcls's own warnings about the data (:class:`~featcls.exceptions.DataWarning`,
+    :class:`~featcls.exceptions.FeatureWarning`) are part of the command's output:
+    they are shown even where the interpreter's filters would ignore them or turn
+    them into errors (``python -W error``).
+    """
+    from featcls.exceptions import DataWarning, FeatureWarning
+
     with warnings.catch_warnings():
+        warnings.simplefilter("default", DataWarning)
+        warnings.simplefilter("default", FeatureWarning)
         warnings.showwarning = _show_warning
         yield
 
@@ -138,26 +148,32 @@ def run_guarded(func):
         fail(text.splitlines()[0] if text else type(exc).__name__)
 
 
-#: Smallest value of each integer option, checked before any work (also for
-#: values read from --config). image_size: the synthetic generator's minimum;
-#: cnn_size: the CNN's smallest input (both check it again themselves).
-_AT_LEAST = {
-    "n_samples": 1,
-    "image_size": 16,
-    "folds": 2,
-    "repeats": 1,
-    "cnn_epochs": 1,
-    "cnn_size": 8,
-}
+def _at_least() -> dict[str, int]:
+    """Smallest value of each integer option, checked before any work.
+
+    Values read from --config are checked too. The CNN's and the synthetic
+    generator's minimums are read from the library, which checks them again itself.
+    """
+    from featcls.data._synthetic import MIN_IMAGE_SIZE
+    from featcls.models._cnn_params import CNN_CONSTRAINTS, lowest
+
+    return {
+        "n_samples": 1,
+        "image_size": MIN_IMAGE_SIZE,
+        "folds": 2,
+        "repeats": 1,
+        "cnn_epochs": lowest(CNN_CONSTRAINTS, "max_epochs"),
+        "cnn_size": lowest(CNN_CONSTRAINTS, "input_size"),
+    }
 
 
 def check_options(values: dict) -> None:
     """Stop with one line on an option value that cannot work, before any work.
 
-    Covers the integer options of :data:`_AT_LEAST` and ``--n-jobs`` (a number of
+    Covers the integer options of :func:`_at_least` and ``--n-jobs`` (a number of
     workers >= 1, or -1 for all cores), for whichever of them ``values`` holds.
     """
-    for name, low in _AT_LEAST.items():
+    for name, low in _at_least().items():
         value = values.get(name)
         if value is not None and value < low:
             fail(f"{option_name(name)} must be {low} or more. Got {value}.")

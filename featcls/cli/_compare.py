@@ -128,6 +128,17 @@ def compare(
             rich_help_panel="Models",
         ),
     ] = 96,
+    train_sizes: Annotated[
+        str | None,
+        typer.Option(
+            "--train-sizes",
+            help="Learning curves: fractions of each fold's training part, e.g. "
+            "0.1,0.25,0.5,1. Every model is also trained on nested, stratified "
+            "subsets of each fold's training images and tested on the same test "
+            "fold (costs one more fit per size).",
+            rich_help_panel="Models",
+        ),
+    ] = None,
     seed: SeedOpt = DATASET.seed,
     n_jobs: NJobsOpt = 1,
     cache_dir: CacheOpt = None,
@@ -169,6 +180,7 @@ def compare(
     v = SimpleNamespace(**apply_config(ctx, config, dict(ctx.params)))
     check_options(vars(v))
     check_out_dir(v.out)
+    sizes = parse_train_sizes(v.train_sizes)
 
     def work():
         from featcls.evaluation import compare as run_compare
@@ -221,6 +233,7 @@ def compare(
             n_jobs=v.n_jobs,
             features=extractor,
             drop_rare_classes=v.drop_rare,
+            train_sizes=sizes,
             dataset=ds,
             progress=v.progress,
             command=command,
@@ -242,9 +255,30 @@ def compare(
                 f"{len(failed)} fold(s) failed; tracebacks in the report.", err=True
             )
         typer.echo(f"report: {paths['report']}")
+        typer.echo(result.verdict())
         fail_if_a_model_failed_everywhere(result, paths["report"])
 
     run_guarded(work)
+
+
+def parse_train_sizes(value) -> list[float] | None:
+    """``--train-sizes`` (``"0.1,0.25,1"``, or a list from --config) as fractions.
+
+    One line and exit 1 for anything else, before any work.
+    """
+    if value is None:
+        return None
+    items = value.split(",") if isinstance(value, str) else value
+    try:
+        sizes = [float(item) for item in items]
+    except (TypeError, ValueError):
+        sizes = []
+    if not sizes or not all(0 < s <= 1 for s in sizes):
+        fail(
+            "--train-sizes must be fractions of each fold's training part in (0, 1], "
+            f"separated by commas (e.g. 0.1,0.25,0.5,1). Got {value!r}."
+        )
+    return sizes
 
 
 def fail_if_a_model_failed_everywhere(result, report: Path) -> None:

@@ -22,8 +22,10 @@ def datasets(
         ),
     ] = False,
 ) -> None:
-    """List the built-in datasets (with --features, the feature families; with
-    --models, the models)."""
+    """List the built-in datasets (or the feature families, or the models).
+
+    With --features, the feature families; with --models, the models.
+    """
     from featcls.data import BUILTIN_DATASETS
     from featcls.features import FEATURE_FAMILIES
 

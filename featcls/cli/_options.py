@@ -244,8 +244,10 @@ def imbalance_option(help: str, panel: str | None = None):
 
 @dataclasses.dataclass(frozen=True)
 class DatasetOptions:
-    """The dataset options of a command: exactly one of --data, --manifest and
-    --dataset names the dataset (none: the synthetic one).
+    """The dataset options of a command.
+
+    Exactly one of --data, --manifest and --dataset names the dataset (none: the
+    synthetic one).
 
     The defaults here are the options' defaults (:data:`DATASET`).
     """

@@ -59,8 +59,9 @@ def _link_back(link: str, root: str) -> str | None:
 
 
 def _walk(folder: Path, root: str) -> tuple[list[str], list[tuple[str, str]]]:
-    """Relative POSIX paths of all non-hidden files under ``folder``, sorted, and
-    the directory links not followed, as ``(path, reason)``.
+    """Relative POSIX paths of all non-hidden files under ``folder``, sorted.
+
+    Returned with them: the directory links not followed, as ``(path, reason)``.
 
     Directory links are followed unless they lead back inside ``root`` (the data
     set's resolved path) or into a folder already walked (a link loop).
@@ -113,10 +114,12 @@ def _folder_samples(
     mask_root: Path | None,
     masks: dict[str, str] | None,
 ) -> tuple[list[SampleFiles], list[str], list[tuple[str, str]]]:
-    """Samples of one class folder (or, with ``class_name=None``, of the whole root),
-    their paths relative to the root, and what was skipped as ``(path, reason)``:
-    directory links back into the data set and files that are not regular files
-    (FIFOs, devices, sockets), which are never opened."""
+    """Samples of one class folder, their root-relative paths, and what was skipped.
+
+    With ``class_name=None``, the samples of the whole root. What was skipped comes as
+    ``(path, reason)``: directory links back into the data set and files that are not
+    regular files (FIFOs, devices, sockets), which are never opened.
+    """
     samples, relpaths = [], []
     folder = root if class_name is None else root / class_name
     where = "" if class_name is None else f" in class folder {class_name!r}"

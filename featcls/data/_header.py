@@ -97,7 +97,7 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
 
 
 def declared_size(data: bytes, fmt: str) -> tuple[int, int] | None:
-    """The (height, width) a PNG, JPEG or BMP header declares, or None if unknown.
+    r"""The (height, width) a PNG, JPEG or BMP header declares, or None if unknown.
 
     Only the header is parsed; nothing is decoded. None means the header could not
     be read, and the decoder then reports the file as corrupt.
@@ -105,7 +105,7 @@ def declared_size(data: bytes, fmt: str) -> tuple[int, int] | None:
     Examples
     --------
     >>> ihdr = b"IHDR" + (256).to_bytes(4, "big") * 2  # width, height
-    >>> declared_size(b"\\x89PNG\\r\\n\\x1a\\n" + bytes(4) + ihdr, "PNG")
+    >>> declared_size(b"\x89PNG\r\n\x1a\n" + bytes(4) + ihdr, "PNG")
     (256, 256)
     """
     if fmt == "PNG":

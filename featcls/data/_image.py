@@ -129,7 +129,7 @@ def check_image(
 
 
 def _normalise_dtype(image: np.ndarray) -> np.ndarray:
-    """bool -> uint8 0/255, any float -> float32; integers unchanged."""
+    """Boolean -> uint8 0/255, any float -> float32; integers unchanged."""
     if image.dtype == np.bool_:
         return image.astype(np.uint8) * np.uint8(255)
     if image.dtype.kind == "f" and image.dtype != np.float32:

@@ -15,6 +15,8 @@ __all__ = ["SYNTHETIC_CLASSES", "make_synthetic"]
 
 #: Class names of :func:`make_synthetic`, in the order of its ``weights``.
 SYNTHETIC_CLASSES = ("unilamellar", "multilamellar", "uncertain")
+#: Smallest side of the generated images, in pixels.
+MIN_IMAGE_SIZE = 16
 # Spawn key of the label shuffle; sample i uses spawn key (i,), so no collision.
 _LABEL_KEY = 2**40
 _REF_SIZE = 96.0  # noise and blur are specified at this image size
@@ -352,10 +354,11 @@ def make_synthetic(
     if (
         isinstance(image_size, bool)
         or not isinstance(image_size, (int, np.integer))
-        or image_size < 16
+        or image_size < MIN_IMAGE_SIZE
     ):
         raise ValueError(
-            f"image_size must be an int >= 16. Got {image_size!r} instead."
+            f"image_size must be an int >= {MIN_IMAGE_SIZE}. Got {image_size!r} "
+            "instead."
         )
     w = np.asarray(weights, dtype=float)
     if w.shape != (3,) or (w < 0).any() or not np.isclose(w.sum(), 1.0):

@@ -116,12 +116,20 @@ def check_samples(
         suggesting ``on_error='skip'``.
     """
     failures = []
-    for position, problem in enumerate(_results(samples, validate, n_jobs)):
-        if problem is None:
-            continue
-        if on_error == "raise":
-            raise ImageReadError(*problem.parts, " ", *SKIP_HINT) from problem
-        failures.append((position, problem))
+    results = _results(samples, validate, n_jobs)
+    try:
+        for position, problem in enumerate(results):
+            if problem is None:
+                continue
+            if on_error == "raise":
+                raise ImageReadError(*problem.parts, " ", *SKIP_HINT) from problem
+            failures.append((position, problem))
+    finally:
+        # Stop joblib's outstanding checks now, not when the generator is collected;
+        # that their results go unused after an error is the point.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "[0-9]+ tasks have been successfully")
+            results.close()
     return failures
 
 

@@ -10,7 +10,7 @@ import tempfile
 import time
 import traceback
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import cv2
@@ -30,6 +30,7 @@ from featcls.data import (
     read_image,
     to_float,
 )
+from featcls.evaluation._curves import FitMemory, check_train_sizes, nested_subsets
 from featcls.evaluation._env import environment
 from featcls.evaluation._result import ComparisonResult, FoldRecord
 from featcls.evaluation._splits import (
@@ -48,9 +49,12 @@ from featcls.models import (
     threads_per_model,
 )
 
-__all__ = ["compare", "takes_images"]
+__all__ = ["compare", "takes_images", "thumbnail_uri"]
 
+#: Largest side of the thumbnails kept in ``dataset["thumbnails"]``, in pixels.
 THUMBNAIL_SIZE = 64
+#: Quality (0-100) of their lossy WebP encoding (JPEG without WebP support).
+THUMBNAIL_QUALITY = 80
 
 
 def takes_images(estimator) -> bool:
@@ -143,6 +147,7 @@ def _fit_fold(
     name,
     estimator,
     fold,
+    fraction,
     X_train,
     y_train,
     X_test,
@@ -152,19 +157,24 @@ def _fit_fold(
     importance,
     seed,
 ) -> dict:
-    """Fit one model on one fold's training part and predict its test part."""
+    """Fit one model on a fold's training part (or a fraction) and predict its test."""
     out: dict[str, Any] = {
         "model": name,
         "repeat": fold["repeat"],
         "fold": fold["fold"],
         "test_index": fold["test"],
+        "fraction": fraction,
+        "train_size": len(y_train),
         "importance": None,
+        "fit_memory": np.nan,
     }
     try:
         est = clone(estimator)
         start = time.perf_counter()
-        est.fit(X_train, y_train)
+        with FitMemory() as memory:
+            est.fit(X_train, y_train)
         out["fit_time"] = time.perf_counter() - start
+        out["fit_memory"] = memory.peak
         start = time.perf_counter()
         pred = np.asarray(est.predict(X_test), dtype=object).astype(str)
         proba = None
@@ -181,7 +191,7 @@ def _fit_fold(
             if isinstance(est, GridSearchCV)
             else {}
         )
-        if hasattr(est, "featcls_report_"):  # model-specific material for the report
+        if fraction == 1 and hasattr(est, "featcls_report_"):  # for the report
             out["extra"] = est.featcls_report_
         if importance and feature_names is not None:
             imp = {
@@ -216,6 +226,38 @@ def _plain(value):
     return repr(value)
 
 
+def thumbnail_uri(u8: np.ndarray, quality: int = THUMBNAIL_QUALITY) -> str:
+    """A uint8 grey ``(H, W)`` or BGR ``(H, W, 3)`` image as a small data URI.
+
+    Scaled down (area averaging) to :data:`THUMBNAIL_SIZE` pixels on its longer
+    side, a smaller image kept at its size (the report enlarges thumbnails without
+    smoothing), and encoded as lossy WebP at ``quality`` (``data:image/webp;base64,
+    …``, about 0.5 kB for a 64-pixel grey ELPV cell, a fifth of a PNG), or as JPEG
+    where OpenCV cannot write WebP.
+
+    Raises
+    ------
+    ValueError
+        If OpenCV can encode the image in neither format.
+    """
+    h, w = u8.shape[:2]
+    scale = THUMBNAIL_SIZE / max(h, w)
+    if scale < 1:
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        u8 = cv2.resize(u8, size, interpolation=cv2.INTER_AREA)
+    for ext, mime, flag in (
+        (".webp", "image/webp", cv2.IMWRITE_WEBP_QUALITY),
+        (".jpg", "image/jpeg", cv2.IMWRITE_JPEG_QUALITY),
+    ):
+        try:
+            ok, data = cv2.imencode(ext, u8, [flag, int(quality)])
+        except cv2.error:  # pragma: no cover - a build without this codec
+            ok = False
+        if ok:
+            return f"data:{mime};base64," + base64.b64encode(data.tobytes()).decode()
+    raise ValueError("Could not encode the thumbnail as WebP or JPEG.")
+
+
 def _thumbnail(source) -> str | None:
     try:
         image = source if isinstance(source, np.ndarray) else read_image(source)
@@ -226,14 +268,7 @@ def _thumbnail(source) -> str | None:
         u8 = ((image - lo) / (hi - lo if hi > lo else 1.0) * 255).astype(np.uint8)
         if u8.ndim == 3:
             u8 = cv2.cvtColor(u8, cv2.COLOR_RGB2BGR)
-        h, w = u8.shape[:2]
-        scale = THUMBNAIL_SIZE / max(h, w)
-        size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        u8 = cv2.resize(
-            u8, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_NEAREST
-        )
-        ok, png = cv2.imencode(".png", u8)
-        return "data:image/png;base64," + base64.b64encode(png.tobytes()).decode()
+        return thumbnail_uri(u8)
     except Exception:  # a thumbnail is decoration: never fail a comparison for it
         return None
 
@@ -273,6 +308,7 @@ def compare(
     features: FeatureExtractor | None = None,
     drop_rare_classes: bool = False,
     importance: bool = True,
+    train_sizes: Sequence[float] | None = None,
     dataset: Dataset | None = None,
     progress: bool | None = None,
     command: str = "",
@@ -343,6 +379,17 @@ def compare(
         shift given positions (an error).
     importance : bool, default=True
         Compute permutation importances by feature family (and keep tree gains).
+    train_sizes : list of float, optional
+        Learning curves: fractions of each outer fold's training part, in
+        ``(0, 1]`` (1, the whole part, is always included), such as
+        ``[0.1, 0.25, 0.5, 1]``. In every outer fold each model is also fitted on
+        nested, stratified (with ``groups``: grouped) subsets of that fold's
+        training part (:func:`~featcls.evaluation._curves.nested_subsets`; the
+        25 % subset contains the 10 % one) and scored on the same, untouched test
+        part. A learned codebook is fitted on the subset's images only. The
+        subset fits are in ``result.curve_records`` (importances and report
+        material are computed for the whole training parts only); every other
+        view is of the whole training parts, as without curves.
     dataset : Dataset, optional
         Where ``X`` came from: its name, skipped-file ledger and provenance go into
         the result.
@@ -396,6 +443,7 @@ def compare(
     True
     """
     start_total = time.perf_counter()
+    fractions = (1.0,) if train_sizes is None else check_train_sizes(train_sizes)
     if not isinstance(models, Mapping):
         models = build_models(
             models,
@@ -452,9 +500,25 @@ def compare(
         duplicates=find_duplicates(table, n_jobs=n_jobs),
     )
 
+    # Training positions per (fold number, fraction): nested subsets of the fold's.
+    subsets = {
+        (i, f): part
+        for i, fold in enumerate(folds)
+        for f, part in zip(
+            fractions,
+            nested_subsets(
+                fold["train"],
+                y,
+                groups_arr,
+                fractions,
+                None if random_state is None else [random_state, i],
+            ),
+            strict=True,
+        )
+    }
     timing: dict[str, float] = {}
     feature_names = None
-    matrices: dict[int, np.ndarray] = {}  # fold number → feature matrix it uses
+    matrices: dict[tuple, np.ndarray] = {}  # (fold, fraction) → its feature matrix
     feature_models = [n for n, est in resolved.items() if not takes_images(est)]
     extractor = None
     if feature_models:
@@ -469,43 +533,47 @@ def compare(
             # Each row depends on its own image only: extract once, share everywhere.
             fitted = clone(extractor).fit(table)
             shared = fitted.transform(table)
-            matrices = dict.fromkeys(range(len(folds)), shared)
+            matrices = dict.fromkeys(subsets, shared)
         else:
             # A learned codebook is fitted on each fold's training images only; the
             # per-image descriptors are cached, so only the cheap encoding is redone.
             with _cache_for(extractor) as cached:
-                for i, fold in enumerate(folds):
-                    fitted = clone(cached).fit(table.iloc[fold["train"]])
-                    matrices[i] = fitted.transform(table).astype(np.float32)
+                for key, train in subsets.items():
+                    fitted = clone(cached).fit(table.iloc[train])
+                    matrices[key] = fitted.transform(table).astype(np.float32)
         feature_names = list(fitted.get_feature_names_out())
         timing["features"] = time.perf_counter() - start
 
-    def task(name, est, i, fold):
-        train, test = np.asarray(fold["train"]), np.asarray(fold["test"])
+    def task(name, est, i, fold, fraction):
+        train, test = subsets[i, fraction], np.asarray(fold["test"])
         if takes_images(est):
             names = None
             X_train, X_test = table.iloc[train], table.iloc[test]
         else:
             names = feature_names
-            X_train, X_test = matrices[i][train], matrices[i][test]
+            matrix = matrices[i, fraction]
+            X_train, X_test = matrix[train], matrix[test]
+        whole = fraction == 1
         return delayed(_run_fold)(
             name,
             est,
             fold,
+            fraction,
             X_train,
             y[train],
             X_test,
             y[test],
             classes,
-            names if importance else None,
-            importance,
+            names if importance and whole else None,
+            importance and whole,
             random_state,
         )
 
     tasks = [
-        task(name, est, i, fold)
+        task(name, est, i, fold, fraction)
         for name, est in resolved.items()
         for i, fold in enumerate(folds)
+        for fraction in fractions
     ]
     show = progress if progress is not None else sys.stderr.isatty()
     raw: list[dict] = []
@@ -522,16 +590,18 @@ def compare(
             bar.update(1)
     timing["cross_validation"] = time.perf_counter() - start
     order = {name: i for i, name in enumerate(resolved)}
-    raw.sort(key=lambda r: (order[r["model"]], r["repeat"], r["fold"]))
+    raw.sort(key=lambda r: (order[r["model"]], r["repeat"], r["fold"], -r["fraction"]))
     several_repeats = len({f["repeat"] for f in folds}) > 1
     for r in raw:
         where = f"{r['model']}, fold {r['fold']}" + (
             f" of repeat {r['repeat']}" if several_repeats else ""
         )
+        if r["fraction"] < 1:
+            where += f", {r['fraction']:.0%} of its training part"
         for category, message in r["warnings"]:
             warnings.warn(f"{where}: {message}", category, stacklevel=2)
 
-    records = [
+    fold_records = [
         FoldRecord(
             model=r["model"],
             repeat=r["repeat"],
@@ -543,9 +613,13 @@ def compare(
             predict_time=r["predict_time"],
             params=r["params"],
             error=r["error"],
+            train_size=r["train_size"],
+            fraction=r["fraction"],
+            fit_memory=r["fit_memory"],
         )
         for r in raw
     ]
+    records = [r for r in fold_records if r.fraction == 1]
     extras = {}
     for r in raw:
         if r.get("extra"):
@@ -574,6 +648,7 @@ def compare(
         ],
         models=list(resolved),
         records=records,
+        curve_records=[r for r in fold_records if r.fraction < 1],
         groups=None if groups_arr is None else [_plain(g) for g in groups_arr],
         model_info=info,
         feature_names=feature_names or [],
@@ -589,6 +664,7 @@ def compare(
             "n_jobs": n_jobs,
             "grouped": groups_arr is not None,
             "dropped_classes": dropped,
+            "train_sizes": None if train_sizes is None else list(fractions),
             "features": None
             if extractor is None
             else {k: _plain(v) for k, v in extractor.get_params().items()},

@@ -18,6 +18,7 @@ from sklearn.metrics import (
 __all__ = [
     "SCORES",
     "SCORE_BOUNDS",
+    "corrected_interval",
     "corrected_ttest",
     "fold_scores",
     "interval",
@@ -170,6 +171,28 @@ def corrected_ttest(a, b, test_fraction: float) -> tuple[float, float, float]:
     t = mean / denom
     p = 2.0 * stats.t.sf(abs(t), k - 1)
     return (float(mean), float(t), float(p))
+
+
+def corrected_interval(
+    a, b, test_fraction: float, confidence: float = 0.95
+) -> tuple[float, float]:
+    """Interval of the mean paired difference ``a − b`` with the corrected variance.
+
+    The interval that goes with :func:`corrected_ttest`: the mean difference ±
+    the Student-t quantile times ``sqrt((1/k + n_test/n_train) · var)``. Not
+    clipped (a difference of scores lies in [-1, 1] anyway); NaN for fewer than
+    two finite pairs.
+    """
+    d = np.asarray(a, float) - np.asarray(b, float)
+    d = d[np.isfinite(d)]
+    k = d.size
+    if k < 2:
+        return (np.nan, np.nan)
+    ratio = test_fraction / (1.0 - test_fraction)
+    half = stats.t.ppf(0.5 + confidence / 2, k - 1) * math.sqrt(
+        (1.0 / k + ratio) * d.var(ddof=1)
+    )
+    return (float(d.mean() - half), float(d.mean() + half))
 
 
 def wilcoxon_test(a, b) -> float:

@@ -15,6 +15,7 @@ import pandas as pd
 from featcls._files import write_text_atomic
 from featcls.evaluation._metrics import (
     SCORES,
+    corrected_interval,
     corrected_ttest,
     fold_scores,
     interval,
@@ -29,7 +30,11 @@ __all__ = ["N_CONFIDENT_ERRORS", "SCHEMA_VERSION", "ComparisonResult", "FoldReco
 N_CONFIDENT_ERRORS = 8
 
 #: Version of the JSON layout written by :meth:`ComparisonResult.to_json`.
-SCHEMA_VERSION = 1
+#: 2: learning curves (``curve_records``) and each fit's training size, fraction
+#: and peak memory; version-1 files load with these unknown.
+SCHEMA_VERSION = 2
+#: Versions :meth:`ComparisonResult.from_dict` reads.
+READABLE_VERSIONS = (1, 2)
 
 
 @dataclass
@@ -46,6 +51,12 @@ class FoldRecord:
     predict_time: float = math.nan
     params: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    #: Training images of the fit (None in results written before it was kept).
+    train_size: int | None = None
+    #: Fraction of the fold's training part it was fitted on (1: all of it).
+    fraction: float = 1.0
+    #: Peak memory the fit added to its process, in bytes (NaN: not measured).
+    fit_memory: float = math.nan
 
 
 def _clean(value):
@@ -68,6 +79,16 @@ def _clean(value):
 
 def _nan(value):
     return math.nan if value is None else value
+
+
+def _record(data: dict) -> FoldRecord:
+    """A :class:`FoldRecord` from its JSON form (null → NaN)."""
+    r = dict(data)
+    if r.get("proba") is not None:
+        r["proba"] = [[_nan(p) for p in row] for row in r["proba"]]
+    for name in ("fit_time", "predict_time", "fit_memory"):
+        r[name] = _nan(r.get(name))
+    return FoldRecord(**r)
 
 
 def _fmt(value, digits: int = 3) -> str:
@@ -113,7 +134,11 @@ class ComparisonResult:
     models : list of str
         Model names, in the order given.
     records : list of FoldRecord
-        One per (model, repeat, fold).
+        One per (model, repeat, fold), fitted on the fold's whole training part.
+    curve_records : list of FoldRecord
+        The learning curves' fits on subsets of the training parts (``fraction``
+        below 1), one per (model, repeat, fold, fraction); empty without
+        ``train_sizes``.
     groups : list or None
         Group of every sample, when the folds were grouped.
     model_info : dict
@@ -149,6 +174,7 @@ class ComparisonResult:
     folds: list[dict]
     models: list[str]
     records: list[FoldRecord]
+    curve_records: list[FoldRecord] = field(default_factory=list)
     groups: list | None = None
     model_info: dict = field(default_factory=dict)
     feature_names: list[str] = field(default_factory=list)
@@ -178,22 +204,21 @@ class ComparisonResult:
     @classmethod
     def from_dict(cls, data: dict) -> ComparisonResult:
         version = data.get("schema_version")
-        if version != SCHEMA_VERSION:
+        if version not in READABLE_VERSIONS:
+            readable = ", ".join(map(str, READABLE_VERSIONS))
             raise ValueError(
                 f"This results file has schema version {version!r}; this featcls reads "
-                f"version {SCHEMA_VERSION}. Re-run the comparison with this version."
+                f"versions {readable}. Re-run the comparison with this version."
             )
         data = dict(data)
-        records = []
-        for r in data.pop("records"):
-            r = dict(r)
-            if r.get("proba") is not None:
-                r["proba"] = [[_nan(p) for p in row] for row in r["proba"]]
-            r["fit_time"] = _nan(r.get("fit_time"))
-            r["predict_time"] = _nan(r.get("predict_time"))
-            records.append(FoldRecord(**r))
+        lists = {
+            name: [_record(r) for r in data.pop(name, [])]
+            for name in ("records", "curve_records")
+        }
         known = set(cls.__dataclass_fields__)
-        return cls(records=records, **{k: v for k, v in data.items() if k in known})
+        fields = {k: v for k, v in data.items() if k in known}
+        fields["schema_version"] = SCHEMA_VERSION  # read into the current layout
+        return cls(**lists, **fields)
 
     @classmethod
     def from_json(cls, path: str | Path) -> ComparisonResult:
@@ -298,20 +323,51 @@ class ComparisonResult:
             raise ValueError(f"Unknown model {model!r}; this result has {self.models}.")
         return [r for r in self.records if r.model == model]
 
-    def to_frame(self) -> pd.DataFrame:
-        """One row per (model, repeat, fold): scores, timings and any error."""
-        key = (id(self.records), len(self.records), tuple(self.classes))
+    def to_frame(self, curves: bool = True) -> pd.DataFrame:
+        """One row per (model, repeat, fold, training size): scores, timings, errors.
+
+        ``train_size`` is the number of training images of the fit (NaN in results
+        written before it was kept), ``fraction`` the share of the fold's training
+        part it was fitted on (1: all of it), ``fit_memory`` the peak memory the
+        fit added to its process, in bytes.
+
+        Parameters
+        ----------
+        curves : bool, default=True
+            Include the learning curves' fits on subsets (``fraction`` below 1);
+            False keeps the fits on whole training parts, one row per (model,
+            repeat, fold), which every other view uses.
+        """
+        key = (
+            id(self.records),
+            len(self.records),
+            id(self.curve_records),
+            len(self.curve_records),
+            tuple(self.classes),
+        )
         cached = self.__dict__.get("_frame_cache")
-        if cached is not None and cached[0] == key:
-            return cached[1].copy()
-        frame = self._score_folds()
-        self.__dict__["_frame_cache"] = (key, frame)
+        if cached is None or cached[0] != key:
+            cached = (key, self._score_folds())
+            self.__dict__["_frame_cache"] = cached
+        frame = cached[1]
+        if not curves:
+            frame = frame[frame["fraction"] == 1].reset_index(drop=True)
         return frame.copy()
 
     def _score_folds(self) -> pd.DataFrame:
         y = np.asarray(self.y, dtype=object)
         rows = []
-        for r in self.records:
+        order = {m: i for i, m in enumerate(self.models)}
+        every = sorted(
+            self.records + self.curve_records,
+            key=lambda r: (
+                order.get(r.model, len(order)),
+                r.repeat,
+                r.fold,
+                -r.fraction,
+            ),
+        )
+        for r in every:
             row = {
                 "model": r.model,
                 "repeat": r.repeat,
@@ -332,8 +388,11 @@ class ComparisonResult:
                 row.update(dict.fromkeys(SCORES, np.nan))
             row.update(
                 {
+                    "train_size": np.nan if r.train_size is None else r.train_size,
+                    "fraction": r.fraction,
                     "fit_time": r.fit_time,
                     "predict_time": r.predict_time,
+                    "fit_memory": r.fit_memory,
                     "error": r.error,
                 }
             )
@@ -342,9 +401,12 @@ class ComparisonResult:
             "model",
             "repeat",
             "fold",
+            "train_size",
+            "fraction",
             *SCORES,
             "fit_time",
             "predict_time",
+            "fit_memory",
             "n_test",
             "error",
         ]
@@ -359,7 +421,7 @@ class ComparisonResult:
         Also the mean of the other scores, the mean fit time and the number of
         folds that failed.
         """
-        frame = self.to_frame()
+        frame = self.to_frame(curves=False)
         rows = []
         for model in self.models:
             part = frame[frame["model"] == model]
@@ -384,6 +446,177 @@ class ComparisonResult:
             rows.append(row)
         board = pd.DataFrame(rows).set_index("model")
         return board.sort_values(metric, ascending=False, na_position="last")
+
+    def verdict(self, metric: str = "f1_macro") -> str:
+        """One paragraph answering whether a CNN is better here, and by how much.
+
+        From the stored results only: the best feature model and the best
+        CNN-based model, their difference with its interval and the corrected
+        paired test (called significant only at p < 0.05), the training-time
+        ratio and what the learning curves show within the sizes measured. The
+        report opens with it and ``featcls compare`` prints it last.
+        """
+        from featcls.evaluation._verdict import verdict
+
+        return verdict(self, metric)
+
+    # -- learning curves and cost --------------------------------------------------
+    def model_input(self, model: str) -> str:
+        """``"images"`` for a model fitted on pixels (CNN-based), or ``"features"``."""
+        return self.model_info.get(model, {}).get("input", "features")
+
+    def learning_curve(self, metric: str = "f1_macro") -> pd.DataFrame:
+        """Per model and training fraction: ``metric`` over the folds.
+
+        Columns: ``model``, ``fraction``, ``train_size`` (mean number of training
+        images), ``metric``, its ``ci_low`` / ``ci_high`` (Student-t interval of
+        the fold mean, clipped to [0, 1]) and ``n_folds`` (folds scored). With no
+        learning curves, one row per model at fraction 1.
+        """
+        frame = self.to_frame()
+        rows = []
+        for (model, fraction), part in frame.groupby(["model", "fraction"], sort=False):
+            values = part[metric].to_numpy(float)
+            low, high = interval(values)
+            finite = np.isfinite(values)
+            rows.append(
+                {
+                    "model": model,
+                    "fraction": fraction,
+                    "train_size": part["train_size"].mean(),
+                    metric: values[finite].mean() if finite.any() else np.nan,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "n_folds": int(finite.sum()),
+                }
+            )
+        columns = ["model", "fraction", "train_size", metric, "ci_low", "ci_high"]
+        out = pd.DataFrame(rows, columns=[*columns, "n_folds"])
+        return out.sort_values(["model", "fraction"], kind="stable").reset_index(
+            drop=True
+        )
+
+    def curve_gaps(self, metric: str = "f1_macro") -> pd.DataFrame:
+        """The best CNN-based model against the best feature model, size by size.
+
+        At every training fraction the best model of each kind (highest mean
+        ``metric`` at that size) is taken, and their paired fold scores give the
+        difference (image model − feature model), its interval and the corrected
+        resampled t-test (:func:`~featcls.evaluation._metrics.corrected_ttest`,
+        with the test/train ratio of that size). Empty unless both kinds of model
+        were compared.
+        """
+        columns = [
+            "fraction",
+            "train_size",
+            "image_model",
+            "feature_model",
+            "image_score",
+            "feature_score",
+            "mean_diff",
+            "ci_low",
+            "ci_high",
+            "p_corrected_t",
+            "n_folds",
+        ]
+        curve = self.learning_curve(metric)
+        kinds = curve["model"].map(self.model_input)
+        frame = self.to_frame().set_index(["model", "fraction", "repeat", "fold"])
+        frame = frame.sort_index()
+        rows = []
+        for fraction in sorted(curve["fraction"].unique()):
+            here = curve[curve["fraction"] == fraction]
+            best = {}
+            for kind in ("images", "features"):
+                part = here[(kinds[here.index] == kind) & here[metric].notna()]
+                if len(part):
+                    best[kind] = part.loc[part[metric].idxmax()]
+            if len(best) < 2:
+                continue
+            a, b = best["images"]["model"], best["features"]["model"]
+            pa, pb = frame.loc[(a, fraction)], frame.loc[(b, fraction)]
+            both = pa.index.intersection(pb.index)
+            va = pa.loc[both, metric].to_numpy(float)
+            vb = pb.loc[both, metric].to_numpy(float)
+            n_test = pa.loc[both, "n_test"].mean()
+            train = pa.loc[both, "train_size"].mean()
+            test_fraction = n_test / (n_test + train) if train > 0 else 0.5
+            mean, _, p = corrected_ttest(va, vb, test_fraction)
+            low, high = corrected_interval(va, vb, test_fraction)
+            rows.append(
+                {
+                    "fraction": fraction,
+                    "train_size": train,
+                    "image_model": a,
+                    "feature_model": b,
+                    "image_score": best["images"][metric],
+                    "feature_score": best["features"][metric],
+                    "mean_diff": mean,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "p_corrected_t": p,
+                    "n_folds": int(np.isfinite(va - vb).sum()),
+                }
+            )
+        return pd.DataFrame(rows, columns=columns)
+
+    def costs(self, metric: str = "f1_macro") -> pd.DataFrame:
+        """What each model costs next to what it scores (whole training parts).
+
+        Columns: ``model``, ``input``, ``metric`` (mean over folds),
+        ``fit_time`` (mean seconds per fold), ``predict_time_per_image``
+        (seconds), ``fit_memory_mb`` (mean peak memory a fit added to its
+        process, in MiB; NaN where not measured) and ``pareto``: no other model
+        scores at least as well and trains faster (and one of the two strictly).
+        """
+        frame = self.to_frame(curves=False)
+        rows = []
+        for model in self.models:
+            part = frame[frame["model"] == model]
+            values = part[metric].to_numpy(float)
+            memory = part["fit_memory"].to_numpy(float)
+            per_image = (part["predict_time"] / part["n_test"]).to_numpy(float)
+            rows.append(
+                {
+                    "model": model,
+                    "input": self.model_input(model),
+                    metric: np.nanmean(values) if np.isfinite(values).any() else np.nan,
+                    "fit_time": part["fit_time"].mean(),
+                    "predict_time_per_image": np.nanmean(per_image)
+                    if np.isfinite(per_image).any()
+                    else np.nan,
+                    "fit_memory_mb": np.nanmean(memory) / 2**20
+                    if np.isfinite(memory).any()
+                    else np.nan,
+                }
+            )
+        out = pd.DataFrame(
+            rows,
+            columns=[
+                "model",
+                "input",
+                metric,
+                "fit_time",
+                "predict_time_per_image",
+                "fit_memory_mb",
+            ],
+        )
+        score, cost = out[metric].to_numpy(float), out["fit_time"].to_numpy(float)
+        ok = np.isfinite(score) & np.isfinite(cost)
+        out["pareto"] = [
+            bool(
+                ok[i]
+                and not any(
+                    ok[j]
+                    and score[j] >= score[i]
+                    and cost[j] <= cost[i]
+                    and (score[j] > score[i] or cost[j] < cost[i])
+                    for j in range(len(out))
+                )
+            )
+            for i in range(len(out))
+        ]
+        return out
 
     def oof(
         self, model: str, repeat: int = 0
@@ -441,7 +674,8 @@ class ComparisonResult:
         one model failing on the others) ``t`` and the p-values are NaN, and
         ``n_folds`` says why.
         """
-        frame = self.to_frame().set_index(["model", "repeat", "fold"])[metric]
+        frame = self.to_frame(curves=False).set_index(["model", "repeat", "fold"])
+        frame = frame[metric]
         n = len(self.y)
         test_fraction = float(np.mean([len(f["test"]) for f in self.folds])) / n
         rows = []

@@ -1,4 +1,4 @@
-"""Base class of the feature families (the checks they share are re-exported)."""
+"""Base class of the feature families."""
 
 from __future__ import annotations
 
@@ -7,28 +7,18 @@ from typing import ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from featcls.features._params import (
-    check_int,
-    check_int_tuple,
-    check_number,
-    check_option,
-)
-
-__all__ = [
-    "FeatureFamily",
-    "check_int",
-    "check_int_tuple",
-    "check_number",
-    "check_option",
-]
+__all__ = ["FeatureFamily"]
 
 
 class FeatureFamily(TransformerMixin, BaseEstimator):
     """A family of hand-crafted features: named columns from one image and its mask.
 
-    Subclasses define ``name``, store their parameters in ``__init__``, and implement
-    :meth:`feature_names` (known from the parameters alone) and :meth:`compute`
-    (one :class:`~featcls.features._context.ImageContext` in, a float vector in
+    Subclasses define ``name``, store their parameters in ``__init__``, declare their
+    allowed values in ``_parameter_constraints`` (scikit-learn's parameter
+    validation; the rules constraints cannot state go in :meth:`_check_params`), and
+    implement :meth:`feature_names` (known from the parameters alone, which it
+    validates) and :meth:`compute` (one
+    :class:`~featcls.features._context.ImageContext` in, a float vector in
     ``feature_names()`` order out). As transformers they run the same extraction
     machinery as :class:`~featcls.features.FeatureExtractor` with this family alone.
 
@@ -41,6 +31,7 @@ class FeatureFamily(TransformerMixin, BaseEstimator):
     #: Families that learn from the training images (a codebook) set this; they
     #: implement ``local_descriptors(ctx)``, ``fit_codebook(list)`` and ``encode``.
     stateful: ClassVar[bool] = False
+    _parameter_constraints: dict = {}
 
     # -- to implement -------------------------------------------------------------
     def feature_names(self) -> list[str]:  # pragma: no cover - abstract
@@ -50,8 +41,16 @@ class FeatureFamily(TransformerMixin, BaseEstimator):
         raise NotImplementedError
 
     def validate(self) -> None:
-        """Check the parameters; raise ``ValueError`` naming the bad one."""
-        self.feature_names()
+        """Check the parameters; raise ``ValueError`` naming the bad one.
+
+        The error is scikit-learn's ``InvalidParameterError`` (a ``ValueError``):
+        from ``_parameter_constraints`` first, then from :meth:`_check_params`.
+        """
+        self._validate_params()
+        self._check_params()
+
+    def _check_params(self) -> None:
+        """Check the rules that ``_parameter_constraints`` cannot state (none here)."""
 
     # -- transformer API ------------------------------------------------------------
     def _extractor(self):

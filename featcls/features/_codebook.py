@@ -8,12 +8,15 @@ so inside cross-validation it never sees a test fold.
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import cv2
 import numpy as np
 from sklearn.cluster import MiniBatchKMeans
 from threadpoolctl import threadpool_limits
 
-from featcls.features._base import FeatureFamily, check_int, check_number
+from featcls._validation import NumberInterval
+from featcls.features._base import FeatureFamily
 
 __all__ = ["VLADFeatures"]
 
@@ -63,6 +66,14 @@ class VLADFeatures(FeatureFamily):
     per_channel = False
     stateful = True
     descriptor_dim = 128
+    _parameter_constraints: dict = {
+        "step": [NumberInterval(Integral, 1, None, closed="left")],
+        "size": [NumberInterval(Real, 0, None, closed="neither")],
+        "n_words": [NumberInterval(Integral, 2, None, closed="left")],
+        "max_descriptors": [NumberInterval(Integral, 2, None, closed="left")],
+        "power": [NumberInterval(Real, 0, None, closed="neither")],
+        "random_state": ["random_state"],
+    }
 
     def __init__(
         self,
@@ -82,11 +93,8 @@ class VLADFeatures(FeatureFamily):
         self.random_state = random_state
 
     def feature_names(self) -> list[str]:
-        check_int(self, "step", self.step)
-        check_number(self, "size", self.size)
-        n_words = check_int(self, "n_words", self.n_words, low=2)
-        check_int(self, "max_descriptors", self.max_descriptors, low=2)
-        check_number(self, "power", self.power)
+        self.validate()
+        n_words = int(self.n_words)
         width = len(str(n_words - 1))
         return [
             f"w{w:0{width}d}_{d:03d}"

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from dataclasses import replace
+from numbers import Integral, Real
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,11 +21,13 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from featcls._files import atomic_path
 from featcls._policies import MASK_POLICIES
+from featcls._validation import NumberInterval
 from featcls.data import CHANNEL_POLICIES, as_sample_table, read_image, split_channels
 from featcls.features._cache import FeatureCache, content_key
 from featcls.features._extract import (
@@ -34,7 +38,6 @@ from featcls.features._extract import (
     warn_all_nan,
     warn_notes,
 )
-from featcls.features._params import check_int, check_option
 
 if TYPE_CHECKING:  # the families use the engine, so it only names their type
     from featcls.features._base import FeatureFamily
@@ -130,6 +133,22 @@ class Extraction(TransformerMixin, BaseEstimator):
     :class:`FeatureFamily` instances only (no names).
     """
 
+    _parameter_constraints: dict = {
+        # The families themselves are checked when resolved, one by one.
+        "families": ["array-like", dict],
+        "channels": [StrOptions(set(CHANNEL_POLICIES))],
+        "mask": [StrOptions(set(MASK_POLICIES))],
+        "size": [NumberInterval(Integral, 1, None, closed="left"), "array-like", None],
+        "crop": ["boolean"],
+        "margin": [NumberInterval(Real, 0, None, closed="left")],
+        "mask_out": ["boolean"],
+        "n_jobs": [Integral, None],
+        "chunk_size": [NumberInterval(Integral, 1, None, closed="left")],
+        "cache_dir": [str, os.PathLike, None],
+        "progress": ["boolean", None],
+        "prefix": ["boolean"],
+    }
+
     def __init__(
         self,
         families=None,
@@ -170,9 +189,7 @@ class Extraction(TransformerMixin, BaseEstimator):
         Hand-crafted families learn nothing, so only the channel names are read from
         the first image (for ``channels="channels"``). ``y`` is ignored.
         """
-        check_option(self, "channels", self.channels, CHANNEL_POLICIES)
-        check_option(self, "mask", self.mask, MASK_POLICIES)
-        check_int(self, "chunk_size", self.chunk_size)
+        self._validate_params()
         self.families_ = self._resolve()
         table = as_sample_table(X)
         if len(table) == 0:

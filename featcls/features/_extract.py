@@ -161,13 +161,14 @@ def extract_sample(
             f"on images with channels {list(config.channel_names)}; use images with "
             "the same number of channels, or channels='gray'."
         )
-    n_out = config.n_features(len(channels))
     notes: list[str] = []
     if min(mask.shape) < MIN_SIZE:
-        return np.full(n_out, np.nan), source, ["too_small"], len(channels)
+        nan = np.full(config.n_features(len(channels)), np.nan)
+        return nan, source, ["too_small"], len(channels)
     geometry = MaskGeometry(mask)
     if geometry.empty:
-        return np.full(n_out, np.nan), source, ["empty_mask"], len(channels)
+        nan = np.full(config.n_features(len(channels)), np.nan)
+        return nan, source, ["empty_mask"], len(channels)
     constant = all(_is_constant(c) for c in channels)
     found: set[str] = set()  # shared by the channels' contexts
     contexts = [ImageContext(c, geometry, name, found) for c in channels]

@@ -112,8 +112,8 @@ class FeatureExtractor(Extraction):
     >>> import numpy as np
     >>> from featcls import FeatureExtractor
     >>> yy, xx = np.mgrid[:48, :48]
-    >>> images = np.stack([((yy - 24) ** 2 + (xx - 24) ** 2 <= r * r) * 200
-    ...                    for r in (8, 12, 16)]).astype(np.uint8)
+    >>> disks = [(yy - 24) ** 2 + (xx - 24) ** 2 <= r * r for r in (8, 12, 16)]
+    >>> images = np.stack([d * (100 + 2 * xx) for d in disks]).astype(np.uint8)
     >>> fx = FeatureExtractor(families=["shape", "intensity"]).fit(images)
     >>> features = fx.transform(images)
     >>> features.shape == (3, len(fx.get_feature_names_out()))
@@ -123,6 +123,11 @@ class FeatureExtractor(Extraction):
     >>> bool(np.allclose(diameters, [17, 25, 33], atol=1.5))
     True
     """
+
+    _parameter_constraints: dict = {
+        **Extraction._parameter_constraints,
+        "families": ["array-like", dict, str, None],
+    }
 
     def _resolve(self) -> list[FeatureFamily]:
         return _resolve_families(self.families)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 
-from featcls.features._base import FeatureFamily, check_int
+from featcls._validation import NumberInterval, invalid
+from featcls.features._base import FeatureFamily
 from featcls.features._context import U8_VALUES
 from featcls.features._reduce import rowdot
 
@@ -169,6 +172,11 @@ class IntensityFeatures(FeatureFamily):
     """
 
     name = "intensity"
+    _parameter_constraints: dict = {
+        "n_bins": [NumberInterval(Integral, 2, None, closed="left")],
+        "range": ["array-like"],
+        "background": ["boolean"],
+    }
 
     def __init__(
         self,
@@ -187,15 +195,17 @@ class IntensityFeatures(FeatureFamily):
         except (TypeError, ValueError):
             lo, hi = np.nan, np.nan
         if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
-            raise ValueError(
-                "The 'range' parameter of IntensityFeatures must be a pair (low, high) "
-                f"of finite numbers with low < high. Got {self.range!r} instead."
+            raise invalid(
+                self, "range", "a pair (low, high) of finite numbers with low < high"
             )
         return lo, hi
 
-    def feature_names(self) -> list[str]:
-        n_bins = check_int(self, "n_bins", self.n_bins, low=2)
+    def _check_params(self) -> None:
         self._range()
+
+    def feature_names(self) -> list[str]:
+        self.validate()
+        n_bins = int(self.n_bins)
         width = len(str(n_bins - 1))
         names = [f"hist_{i:0{max(width, 2)}d}" for i in range(n_bins)] + list(_STATS)
         if self.background:
@@ -244,13 +254,15 @@ class SNRFeatures(FeatureFamily):
     """
 
     name = "snr"
+    _parameter_constraints: dict = {
+        "band": [NumberInterval(Integral, 1, None, closed="left"), None],
+    }
 
     def __init__(self, *, band: int | None = None):
         self.band = band
 
     def feature_names(self) -> list[str]:
-        if self.band is not None:
-            check_int(self, "band", self.band, low=1)
+        self.validate()
         return ["snr", "cnr", "contrast", "object_snr"]
 
     def compute(self, ctx) -> np.ndarray:

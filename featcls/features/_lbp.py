@@ -6,11 +6,13 @@ import math
 import threading
 from fractions import Fraction
 from functools import lru_cache
+from numbers import Integral
 
 import cv2
 import numpy as np
 
-from featcls.features._base import FeatureFamily, check_int, check_int_tuple
+from featcls._validation import NumberInterval, distinct_ints
+from featcls.features._base import FeatureFamily
 from featcls.features._reduce import rowdot
 
 __all__ = ["LBPFeatures", "lbp_codes", "lbp_features"]
@@ -552,27 +554,30 @@ class LBPFeatures(FeatureFamily):
     """
 
     name = "lbp"
+    _parameter_constraints: dict = {
+        # An int or an array-like here; distinct_ints checks the elements.
+        "radii": [NumberInterval(Integral, 1, None, closed="left"), "array-like"],
+        "points": [NumberInterval(Integral, 4, 16, closed="both")],
+    }
 
     def __init__(self, *, radii: tuple[int, ...] = (1, 2, 3), points: int = 8):
         self.radii = radii
         self.points = points
 
+    def _check_params(self) -> None:
+        distinct_ints(self, "radii")
+
     def feature_names(self) -> list[str]:
-        radii = check_int_tuple(self, "radii", self.radii)
-        points = check_int(self, "points", self.points, low=4)
-        if points > 16:
-            raise ValueError(
-                "The 'points' parameter of LBPFeatures must be an int in "
-                f"[4, 16]. Got {self.points!r} instead."
-            )
-        return [f"r{r}_{label:02d}" for r in radii for label in range(points + 2)]
+        self.validate()
+        labels = range(int(self.points) + 2)
+        return [f"r{r}_{k:02d}" for r in distinct_ints(self, "radii") for k in labels]
 
     def compute(self, ctx) -> np.ndarray:
         points = int(self.points)
         lut = _uniform_lut(points)
         image = ctx.filled
         g = ctx.geometry
-        radii = check_int_tuple(self, "radii", self.radii)
+        radii = distinct_ints(self, "radii")
         # Codes are needed on the object only: compute them on its bounding box, with
         # neighbours from one reflected copy of the whole image shared by all radii.
         box = g.bbox

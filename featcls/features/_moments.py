@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from math import factorial
+from numbers import Integral
 
 import cv2
 import numpy as np
+from sklearn.utils._param_validation import StrOptions
 
-from featcls.features._base import FeatureFamily, check_int, check_option
+from featcls._validation import NumberInterval
+from featcls.features._base import FeatureFamily
 from featcls.features._reduce import rowdot
 
 __all__ = ["MomentFeatures", "moment_features"]
@@ -63,6 +66,11 @@ class MomentFeatures(FeatureFamily):
     """
 
     name = "moments"
+    _parameter_constraints: dict = {
+        "weighting": [StrOptions({"intensity", "binary"})],
+        "zernike_degree": [NumberInterval(Integral, 0, None, closed="left")],
+        "zernike_size": [NumberInterval(Integral, 8, None, closed="left")],
+    }
 
     def __init__(
         self,
@@ -76,14 +84,12 @@ class MomentFeatures(FeatureFamily):
         self.zernike_size = zernike_size
 
     def feature_names(self) -> list[str]:
-        check_option(self, "weighting", self.weighting, ("intensity", "binary"))
-        degree = check_int(self, "zernike_degree", self.zernike_degree, low=0)
-        check_int(self, "zernike_size", self.zernike_size, low=8)
+        self.validate()
         return (
             [f"mu{o}" for o in _ORDERS]
             + [f"nu{o}" for o in _ORDERS]
             + [f"hu_{i}" for i in range(7)]
-            + _zernike_names(degree)
+            + _zernike_names(int(self.zernike_degree))
         )
 
     def compute(self, ctx) -> np.ndarray:

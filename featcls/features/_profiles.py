@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import cv2
 import numpy as np
+from sklearn.utils._param_validation import StrOptions
 
-from featcls.features._base import FeatureFamily, check_int, check_number, check_option
+from featcls._validation import NumberInterval, invalid
+from featcls.features._base import FeatureFamily
 
 __all__ = ["EdgeProfile", "RadialProfile", "edge_profile", "radial_profile"]
 
@@ -18,14 +22,12 @@ _EDGE_MARGIN = 4
 class _RingFamily(FeatureFamily):
     """Shared ring geometry of :class:`RadialProfile` and :class:`EdgeProfile`."""
 
-    def _check_rings(self) -> int:
-        n = check_int(self, "n_rings", self.n_rings)
-        check_option(self, "region", self.region, ("object", "image"))
-        if self.ring_width is None:
-            check_number(self, "extent", self.extent)
-        else:
-            check_number(self, "ring_width", self.ring_width)
-        return n
+    _parameter_constraints: dict = {
+        "n_rings": [NumberInterval(Integral, 1, None, closed="left")],
+        "extent": [NumberInterval(Real, 0, None, closed="neither")],
+        "ring_width": [NumberInterval(Real, 0, None, closed="neither"), None],
+        "region": [StrOptions({"object", "image"})],
+    }
 
     def _rings(self, geometry):
         """The :class:`~featcls.features._context.Rings` of these settings.
@@ -58,7 +60,8 @@ class _RingFamily(FeatureFamily):
         return [mean, np.sqrt(var)]
 
     def _ring_names(self, *stems: str) -> list[str]:
-        n = self._check_rings()
+        self.validate()
+        n = int(self.n_rings)
         width = max(2, len(str(n - 1)))
         return [f"{stem}_{i:0{width}d}" for stem in stems for i in range(n)]
 
@@ -137,6 +140,11 @@ class EdgeProfile(_RingFamily):
     )
 
     name = "edges"
+    _parameter_constraints: dict = {
+        **_RingFamily._parameter_constraints,
+        "canny_low": [NumberInterval(Real, 0, None, closed="neither")],
+        "canny_high": [NumberInterval(Real, 0, None, closed="neither")],
+    }
 
     def __init__(
         self,
@@ -155,14 +163,11 @@ class EdgeProfile(_RingFamily):
         self.canny_low = canny_low
         self.canny_high = canny_high
 
+    def _check_params(self) -> None:
+        if self.canny_high < self.canny_low:
+            raise invalid(self, "canny_high", f">= 'canny_low' ({self.canny_low!r})")
+
     def feature_names(self) -> list[str]:
-        low = check_number(self, "canny_low", self.canny_low)
-        high = check_number(self, "canny_high", self.canny_high)
-        if high < low:
-            raise ValueError(
-                "The 'canny_high' parameter of EdgeProfile must be >= 'canny_low'. "
-                f"Got canny_low={low!r}, canny_high={high!r} instead."
-            )
         return self._ring_names("sobel", "canny")
 
     def compute(self, ctx) -> np.ndarray:

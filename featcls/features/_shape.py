@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from numbers import Real
 
 import cv2
 import numpy as np
 
-from featcls.features._base import FeatureFamily, check_number
+from featcls._validation import NumberInterval
+from featcls.features._base import FeatureFamily
 
 __all__ = ["ShapeFeatures", "shape_features"]
 
@@ -109,12 +111,15 @@ class ShapeFeatures(FeatureFamily):
 
     name = "shape"
     per_channel = False
+    _parameter_constraints: dict = {
+        "pixel_size": [NumberInterval(Real, 0, None, closed="neither")],
+    }
 
     def __init__(self, *, pixel_size: float = 1.0):
         self.pixel_size = pixel_size
 
     def feature_names(self) -> list[str]:
-        check_number(self, "pixel_size", self.pixel_size)
+        self.validate()
         return list(_NAMES)
 
     def compute(self, ctx) -> np.ndarray:

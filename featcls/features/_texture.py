@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from numbers import Integral
 
 import cv2
 import numpy as np
+from sklearn.utils._param_validation import StrOptions
 
-from featcls.features._base import (
-    FeatureFamily,
-    check_int,
-    check_int_tuple,
-    check_option,
-)
+from featcls._validation import NumberInterval, distinct_ints, invalid
+from featcls.features._base import FeatureFamily
 from featcls.features._context import U8_VALUES
 from featcls.features._reduce import rowdot
 
@@ -205,6 +203,12 @@ class HaralickFeatures(FeatureFamily):
     """
 
     name = "haralick"
+    _parameter_constraints: dict = {
+        # An int or an array-like here; distinct_ints checks the elements.
+        "distances": [NumberInterval(Integral, 1, None, closed="left"), "array-like"],
+        "levels": [NumberInterval(Integral, 2, 4096, closed="both")],
+        "quantization": [StrOptions({"object", "fixed"})],
+    }
 
     def __init__(
         self,
@@ -217,18 +221,14 @@ class HaralickFeatures(FeatureFamily):
         self.levels = levels
         self.quantization = quantization
 
+    def _check_params(self) -> None:
+        distinct_ints(self, "distances")
+
     def feature_names(self) -> list[str]:
-        distances = check_int_tuple(self, "distances", self.distances)
-        levels = check_int(self, "levels", self.levels, low=2)
-        if levels > 4096:
-            raise ValueError(
-                "The 'levels' parameter of HaralickFeatures must be an int in "
-                f"[2, 4096]. Got {self.levels!r} instead."
-            )
-        check_option(self, "quantization", self.quantization, ("object", "fixed"))
+        self.validate()
         return [
             f"{s}_d{d}_{agg}"
-            for d in distances
+            for d in distinct_ints(self, "distances")
             for agg in ("mean", "range")
             for s in HARALICK_NAMES
         ]
@@ -255,7 +255,7 @@ class HaralickFeatures(FeatureFamily):
             levels *= mask
         else:
             levels = quantize(ctx.image[r0:r1, c0:c1], mask, n_levels, lo, hi)
-        distances = check_int_tuple(self, "distances", self.distances)
+        distances = distinct_ints(self, "distances")
         cmats = np.concatenate([glcm(levels, n_levels, d) for d in distances])
         stats = haralick_from_glcm(cmats)
         paired = cmats.any(axis=(1, 2))
@@ -310,17 +310,19 @@ class LawsFeatures(FeatureFamily):
     """
 
     name = "laws"
+    _parameter_constraints: dict = {
+        "window": [NumberInterval(Integral, 3, None, closed="left")],
+    }
 
     def __init__(self, *, window: int = 15):
         self.window = window
 
+    def _check_params(self) -> None:
+        if self.window % 2 == 0:
+            raise invalid(self, "window", "an odd int in the range [3, inf)")
+
     def feature_names(self) -> list[str]:
-        window = check_int(self, "window", self.window, low=3)
-        if window % 2 == 0:
-            raise ValueError(
-                "The 'window' parameter of LawsFeatures must be an odd int "
-                f">= 3. Got {self.window!r} instead."
-            )
+        self.validate()
         return [a + b for a, b in _LAWS_PAIRS]
 
     def compute(self, ctx) -> np.ndarray:

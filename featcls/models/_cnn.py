@@ -28,7 +28,11 @@ from featcls.models._cnn_device import (
 )
 from featcls.models._cnn_inputs import channel_stats, network_inputs
 from featcls.models._cnn_io import cpu_state, from_payload, read_model, write_model
-from featcls.models._cnn_params import ARCHITECTURES, check_params
+from featcls.models._cnn_params import (
+    ARCHITECTURES,
+    CNN_CONSTRAINTS,
+    check_extra_params,
+)
 from featcls.models._cnn_progress import epoch_line
 from featcls.models._cnn_report import explain_samples
 from featcls.models._cnn_run import FitRun
@@ -195,9 +199,10 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         Per-channel normalisation on the [0, 1] scale.
     featcls_report_ : dict
         JSON-able material for the HTML report: ``history``, ``saliency`` and
-        ``gradcam`` (for up to two validation images per class: 64-pixel PNG data
-        URIs of the vanilla-gradient saliency and Grad-CAM overlays, the input
-        image, true and predicted labels and ``index``, the row label in ``X``),
+        ``gradcam`` (for one validation image per class: the vanilla-gradient
+        saliency and Grad-CAM overlays and the input image as small WebP data
+        URIs, at most 64 pixels a side, true and predicted labels and ``index``,
+        the row label in ``X``),
         ``best_epoch``, ``n_epochs``, ``device``, ``precision``, ``architecture`` and
         ``train_images_per_s``.
 
@@ -214,6 +219,12 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     """
 
     featcls_input = "images"
+    _parameter_constraints: dict = dict(CNN_CONSTRAINTS)
+    #: Extra per-image inputs concatenated to the image embedding before the head:
+    #: an object with ``fit_transform(table, y)`` and ``transform(table)`` returning
+    #: float32 matrices (:class:`FusionClassifier` sets its feature inputs on the
+    #: network it trains); None for the pixels alone.
+    _extra_inputs = None
 
     def __init__(
         self,
@@ -295,7 +306,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             For an invalid parameter (named in the message), an empty training set,
             fewer than two classes, or ``device="cuda"`` without CUDA.
         """
-        check_params(self)
+        self._validate_params()
+        check_extra_params(self)
         table, y = self._check_data(X, y)
         classes, y_idx = np.unique(y, return_inverse=True)
         if len(classes) < 2:
@@ -318,11 +330,14 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _fit_extra(self, table: pd.DataFrame, y: np.ndarray) -> np.ndarray | None:
-        """Extra per-image inputs concatenated to the embedding (none here)."""
-        return None
+        if self._extra_inputs is None:
+            return None
+        return self._extra_inputs.fit_transform(table, y)
 
     def _transform_extra(self, table: pd.DataFrame) -> np.ndarray | None:
-        return None
+        if self._extra_inputs is None:
+            return None
+        return self._extra_inputs.transform(table)
 
     def _validation_split(self, y_idx, classes, seed):
         """Training and validation indices (no validation without early stopping)."""
@@ -506,8 +521,10 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         return validation_scores(logits, target, len(self.classes_))
 
     def _on_epoch_end(self, run: FitRun, row: dict, seconds: float) -> None:
-        """Early stopping keeps the best weights (and may set its stop flag); with
-        ``verbose``, one line on stderr."""
+        """Early stopping's update and, with ``verbose``, one line on stderr.
+
+        Early stopping keeps the best weights (and may set its stop flag).
+        """
         run.stopping.on_epoch_end(row, self.module_)
         if self.verbose:
             line = epoch_line(row, self.max_epochs, seconds)
@@ -614,15 +631,6 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         return explain_samples(self, run, table, seed)
 
     # -- persistence ---------------------------------------------------------------
-    def _saved_params(self) -> dict:
-        return self.get_params(deep=False)
-
-    def _save_extra(self) -> dict:
-        return {}
-
-    def _load_extra(self, extra: dict) -> None:
-        pass
-
     def save(self, path: str | Path) -> Path:
         """Write the fitted model to ``path`` (a ``torch.save`` file).
 
@@ -640,8 +648,10 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
 
     @classmethod
     def from_payload(cls, payload: dict, path: str | Path) -> CNNClassifier:
-        """Rebuild a model from the plain data :meth:`load` reads (``path`` names
-        the file in messages)."""
+        """Rebuild a model from the plain data :meth:`load` reads.
+
+        ``path`` names the file in messages.
+        """
         return from_payload(cls, payload, path)
 
     def __getstate__(self):

@@ -8,8 +8,10 @@ __all__ = ["batches", "epoch_order", "epoch_size"]
 
 
 def batches(order: np.ndarray, size: int) -> list[np.ndarray]:
-    """Split ``order`` into batches; a trailing batch of one joins the previous one
-    (batch norm cannot train on a single image)."""
+    """Split ``order`` into batches; a trailing batch of one joins the previous one.
+
+    Batch norm cannot train on a single image.
+    """
     out = [order[i : i + size] for i in range(0, len(order), size)]
     if len(out) > 1 and len(out[-1]) == 1:
         out[-2:] = [np.concatenate(out[-2:])]

@@ -45,8 +45,11 @@ def _resize(image: np.ndarray, size: int) -> np.ndarray:
 
 
 def _load_one(source, size: int) -> tuple[np.ndarray, bool]:
-    """One image as uint8 ``(size, size, c)`` with all its channels, and whether its
-    last channel is a constant alpha (grey+alpha or RGBA with one alpha value)."""
+    """One image as uint8 ``(size, size, c)``, and whether it has a constant alpha.
+
+    The image keeps all its channels. The flag says whether its last channel is a
+    constant alpha (grey+alpha or RGBA with one alpha value).
+    """
     name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
     image = read_image(source, name=name)
     if image.ndim == 2:
@@ -73,8 +76,11 @@ def _load_chunk(sources: list, size: int) -> list[tuple[np.ndarray, bool]]:
 def _drop_alpha(
     loaded: list[tuple[np.ndarray, bool]], channels: int | None
 ) -> list[np.ndarray]:
-    """Drop the last channel of images whose alpha is constant (it carries nothing),
-    unless the model takes that many channels; warn with the count."""
+    """Drop the last channel of images whose alpha is constant; warn with the count.
+
+    A constant alpha carries nothing. The channel is kept when the model takes that
+    many channels.
+    """
     images, dropped = [], 0
     for image, constant_alpha in loaded:
         if constant_alpha and image.shape[2] != channels:

@@ -11,12 +11,23 @@ from featcls._files import atomic_path
 from featcls.models._cnn_device import import_torch
 from featcls.models._formats import check_model_path
 
-__all__ = ["cpu_state", "from_payload", "read_model", "read_payload", "write_model"]
+__all__ = [
+    "FILE_VERSION",
+    "check_estimator_name",
+    "cpu_state",
+    "from_payload",
+    "read_model",
+    "read_payload",
+    "restore_network",
+    "write_model",
+]
 
 _FILE_FORMAT = "featcls-cnn"
 #: 2: LipNet's second block became a strided convolution (version-1 LipNet weights
 #: do not fit the current network).
-_FILE_VERSION = 2
+#: 3: a FusionClassifier's parameters are ``{"cnn": <CNNClassifier parameters>}``
+#: (version 2 stored the CNN parameters flat, beside nothing else).
+FILE_VERSION = 3
 
 
 def cpu_state(module) -> dict:
@@ -24,16 +35,28 @@ def cpu_state(module) -> dict:
     return {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
 
 
-def write_model(est: Any, path: str | Path) -> Path:
-    """Write a fitted estimator with ``torch.save``: parameters, fitted attributes and
-    training history as plain data (JSON-able), the weights as a state dict."""
+def write_model(
+    est: Any,
+    path: str | Path,
+    *,
+    estimator: str | None = None,
+    params: dict | None = None,
+    extra: dict | None = None,
+) -> Path:
+    """Write the fitted network ``est`` (a CNNClassifier) with ``torch.save``.
+
+    Parameters, fitted attributes and training history are stored as plain data
+    (JSON-able), the weights as a state dict. ``estimator``, ``params`` and ``extra``
+    describe the estimator the file is loaded as (``est`` itself by default; a
+    fusion model passes its own name, parameters and feature inputs).
+    """
     torch = import_torch()
     path = check_model_path(path, torch_model=True)
     payload = {
         "format": _FILE_FORMAT,
-        "version": _FILE_VERSION,
-        "estimator": type(est).__name__,
-        "params": est._saved_params(),
+        "version": FILE_VERSION,
+        "estimator": estimator or type(est).__name__,
+        "params": est.get_params(deep=False) if params is None else params,
         "fitted": {
             "classes": est.classes_.tolist(),
             "classes_dtype": est.classes_.dtype.str,
@@ -46,7 +69,7 @@ def write_model(est: Any, path: str | Path) -> Path:
             "best_epoch": est.best_epoch_,
             "report": est.featcls_report_,
         },
-        "extra": est._save_extra(),
+        "extra": {} if extra is None else extra,
         "state_dict": cpu_state(est.module_),
     }
     with atomic_path(path) as tmp:
@@ -74,7 +97,7 @@ def read_payload(path: str | Path) -> dict:
         ) from exc
     if not isinstance(payload, dict) or payload.get("format") != _FILE_FORMAT:
         raise ValueError(f"'{path}' is not a featcls CNN model file.")
-    if payload.get("version", 0) > _FILE_VERSION:
+    if payload.get("version", 0) > FILE_VERSION:
         raise ValueError(
             f"'{path}' was written by a newer featcls (file version "
             f"{payload['version']}); upgrade featcls to read it."
@@ -89,11 +112,25 @@ def read_model(cls: type, path: str | Path) -> Any:
 
 def from_payload(cls: type, payload: dict, path: str | Path) -> Any:
     """Rebuild an instance of ``cls`` from a payload of :func:`read_payload`."""
+    check_estimator_name(cls, payload, path)
+    return restore_network(cls(**payload["params"]), payload, path)
+
+
+def check_estimator_name(cls: type, payload: dict, path: str | Path) -> None:
+    """Refuse a payload that was saved from another estimator class than ``cls``."""
     if payload["estimator"] != cls.__name__:
         raise ValueError(
             f"'{path}' holds a {payload['estimator']}; load it with "
             f"{payload['estimator']}.load, not {cls.__name__}.load."
         )
+
+
+def restore_network(model: Any, payload: dict, path: str | Path) -> Any:
+    """Give the unfitted CNNClassifier ``model`` the state of ``payload``; return it.
+
+    The state is the fitted attributes and weights. The model's ``_extra_inputs``, if
+    any, are already set.
+    """
     fitted = payload["fitted"]
     if payload.get("version", 0) < 2 and fitted["network"]["architecture"] == "lipnet":
         raise ValueError(
@@ -102,7 +139,6 @@ def from_payload(cls: type, payload: dict, path: str | Path) -> Any:
             "LipNet; its weights cannot be loaded. Retrain the model with this "
             "featcls (or load it with the featcls that saved it)."
         )
-    model = cls(**payload["params"])
     model.classes_ = np.asarray(fitted["classes"], dtype=fitted["classes_dtype"])
     model.network_params_ = dict(fitted["network"])
     model.n_extra_ = int(model.network_params_["n_extra"])
@@ -113,7 +149,6 @@ def from_payload(cls: type, payload: dict, path: str | Path) -> Any:
     model.n_epochs_ = int(fitted["n_epochs"])
     model.best_epoch_ = int(fitted["best_epoch"])
     model.featcls_report_ = fitted["report"]
-    model._load_extra(payload["extra"])
     model.module_ = model._new_network()
     model.module_.load_state_dict(payload["state_dict"])
     model.module_.eval()

@@ -63,8 +63,11 @@ def _conv_bn_pool(c_in: int, c_out: int) -> list[nn.Module]:
 
 
 class _Network(nn.Module):
-    """Trunk → pooling (global average [+ dense]) → [concat extra inputs] → dropout →
-    linear."""
+    """The networks' common layout: a trunk, pooling and a linear head.
+
+    Trunk → pooling (global average [+ dense]) → [concat extra inputs] → dropout →
+    linear.
+    """
 
     embedding_dim: int
 
@@ -130,8 +133,10 @@ class LipNet(_Network):
 
 
 class SimpleNet(_Network):
-    """Three conv blocks (32, 64, 128 channels; conv-BN-ReLU-max-pool), the classic
-    malaria-cell baseline, with global average pooling and a 128-unit dense layer.
+    """Three conv blocks and a 128-unit dense layer: the classic malaria-cell baseline.
+
+    The blocks have 32, 64 and 128 channels (conv-BN-ReLU-max-pool); global average
+    pooling and the dense layer follow them.
 
     (Each block pools before its ReLU: the same function, computed faster.)
     """
@@ -171,8 +176,11 @@ class _BasicBlock(nn.Module):
 
 
 class SmallResNet(_Network):
-    """A small ResNet: 3×3 stride-2 stem (32 channels), three stages of one basic
-    residual block each (32, 64, 128 channels; the last two with stride 2)."""
+    """A small ResNet: a stem and three stages of one basic residual block each.
+
+    The stem is a 3×3 stride-2 convolution with 32 channels; the stages have 32, 64
+    and 128 channels, the last two with stride 2.
+    """
 
     def __init__(self, in_channels, n_classes, *, dropout=0.2, n_extra=0):
         super().__init__(128, n_classes, dropout, n_extra)

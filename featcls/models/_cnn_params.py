@@ -1,107 +1,101 @@
-"""The parameters of the CNN estimators: their allowed values and their check."""
+"""The parameters of CNNClassifier: their allowed values, as sklearn constraints."""
 
 from __future__ import annotations
 
-import math
 import numbers
 import re
+from numbers import Integral, Real
 from typing import Any
 
-import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from featcls._validation import NumberInterval, invalid
 
 __all__ = [
     "ARCHITECTURES",
+    "CNN_CONSTRAINTS",
     "PRECISIONS",
     "RESAMPLE_STRATEGIES",
-    "check_params",
+    "check_extra_params",
     "is_int",
+    "lowest",
 ]
 
 #: Network architectures of :class:`~featcls.models.CNNClassifier`.
 ARCHITECTURES = ("lipnet", "simple", "resnet")
-_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 #: Values of the ``precision`` parameter.
 PRECISIONS = ("auto", "float32", "bfloat16")
 #: How a CNN may resample its training images per epoch (``resample`` parameter).
 RESAMPLE_STRATEGIES = ("oversample", "undersample")
+_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
+
+
+def _at_least(low: int) -> Interval:
+    return NumberInterval(Integral, low, None, closed="left")
+
+
+#: ``CNNClassifier._parameter_constraints`` (scikit-learn's parameter validation).
+CNN_CONSTRAINTS: dict[str, list] = {
+    "architecture": [StrOptions(set(ARCHITECTURES))],
+    "input_size": [_at_least(8)],
+    "max_epochs": [_at_least(1)],
+    "batch_size": [_at_least(2)],
+    "lr": [NumberInterval(Real, 0, None, closed="neither")],
+    "weight_decay": [NumberInterval(Real, 0, None, closed="left")],
+    "dropout": [NumberInterval(Real, 0, 1, closed="left")],
+    "label_smoothing": [NumberInterval(Real, 0, 1, closed="left")],
+    "class_weight": [StrOptions({"balanced"}), None],
+    # "smote" is listed so that check_extra_params can say why it is refused.
+    "resample": [StrOptions({*RESAMPLE_STRATEGIES, "smote"}), None],
+    "augment": ["boolean", dict],
+    "early_stopping": ["boolean"],
+    "patience": [_at_least(1)],
+    "validation_fraction": [NumberInterval(Real, 0, 1, closed="neither")],
+    "ema_decay": [NumberInterval(Real, 0, 1, closed="left")],
+    "tta": ["boolean"],
+    # Any string here; check_extra_params checks it against "cuda:<index>" too.
+    "device": [str],
+    "precision": [StrOptions(set(PRECISIONS))],
+    "n_threads": [_at_least(1), None],
+    "random_state": [_at_least(0), None],
+    "verbose": ["verbose"],
+}
 
 
 def is_int(v: Any) -> bool:
+    """Whether ``v`` is an integer (a bool is not)."""
     return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
 
-def _is_real(v: Any) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+def lowest(constraints: dict[str, list], name: str) -> Any:
+    """The lower bound of the first interval constraint on the parameter ``name``.
+
+    Other interfaces, such as the CLI, use it to state the same minimum.
+    """
+    return next(c.left for c in constraints[name] if isinstance(c, Interval))
 
 
-def _invalid(est: Any, name: str, expected: str) -> ValueError:
-    return ValueError(
-        f"The {name!r} parameter of {type(est).__name__} must be {expected}. "
-        f"Got {getattr(est, name)!r} instead."
-    )
+def check_extra_params(est: Any) -> None:
+    """What the constraints cannot say, checked on ``est``.
 
-
-def check_params(est: Any) -> None:
-    """Validate the parameters of a CNN estimator; the error names the bad one."""
-    if est.architecture not in ARCHITECTURES:
-        raise _invalid(
-            est, "architecture", "one of " + ", ".join(map(repr, ARCHITECTURES))
-        )
-    lows = {"input_size": 8, "max_epochs": 1, "batch_size": 2, "patience": 1}
-    for name, low in lows.items():
-        value = getattr(est, name)
-        if not (is_int(value) and value >= low):
-            raise _invalid(est, name, f"an int >= {low}")
-    ranges = {  # name: (low, high, low included)
-        "lr": (0.0, math.inf, False),
-        "weight_decay": (0.0, math.inf, True),
-        "dropout": (0.0, 1.0, True),
-        "label_smoothing": (0.0, 1.0, True),
-        "validation_fraction": (0.0, 1.0, False),
-        "ema_decay": (0.0, 1.0, True),
-    }
-    for name, (low, high, closed) in ranges.items():
-        value = getattr(est, name)
-        ok = _is_real(value) and (value >= low if closed else value > low)
-        if not (ok and value < high):
-            if high == math.inf:
-                expected = f"a number {'>=' if closed else '>'} {low:g}"
-            else:
-                expected = f"a number in {'[' if closed else '('}{low:g}, {high:g})"
-            raise _invalid(est, name, expected)
-    if est.class_weight not in ("balanced", None):
-        raise _invalid(est, "class_weight", "'balanced' or None")
+    SMOTE's refusal with its reason, the keys of an ``augment`` dict and the
+    ``"cuda:<index>"`` device spelling.
+    """
     if est.resample == "smote":
         raise ValueError(
             f"The 'resample' parameter of {type(est).__name__} cannot be 'smote': "
             "SMOTE interpolates between feature vectors, which is not meaningful on "
             "pixels. Use 'oversample', 'undersample' or class_weight='balanced'."
         )
-    if est.resample not in (None, *RESAMPLE_STRATEGIES):
-        raise _invalid(est, "resample", "None, 'oversample' or 'undersample'")
     if isinstance(est.augment, dict):
         from featcls.models._cnn_augment import AUGMENT_OPTIONS
 
         unknown = sorted(set(est.augment) - set(AUGMENT_OPTIONS))
         if unknown:
-            raise _invalid(
+            raise invalid(
                 est,
                 "augment",
                 f"a bool or a dict of {list(AUGMENT_OPTIONS)} (unknown: {unknown})",
             )
-    elif not isinstance(est.augment, (bool, np.bool_)):
-        raise _invalid(est, "augment", "a bool or a dict of random_augment options")
-    for name in ("early_stopping", "tta"):
-        if not isinstance(getattr(est, name), (bool, np.bool_)):
-            raise _invalid(est, name, "a bool")
-    if not (isinstance(est.device, str) and _DEVICE.fullmatch(est.device)):
-        raise _invalid(est, "device", "'auto', 'cpu', 'cuda' or 'cuda:<index>'")
-    if est.precision not in PRECISIONS:
-        raise _invalid(est, "precision", "one of " + ", ".join(map(repr, PRECISIONS)))
-    if est.n_threads is not None and not (is_int(est.n_threads) and est.n_threads > 0):
-        raise _invalid(est, "n_threads", "None or an int >= 1")
-    seed = est.random_state
-    if seed is not None and not (is_int(seed) and seed >= 0):
-        raise _invalid(est, "random_state", "None or an int >= 0")
-    if not (isinstance(est.verbose, numbers.Integral) and est.verbose >= 0):
-        raise _invalid(est, "verbose", "an int >= 0")
+    if not _DEVICE.fullmatch(est.device):
+        raise invalid(est, "device", "'auto', 'cpu', 'cuda' or 'cuda:<index>'")

@@ -10,17 +10,20 @@ import pandas as pd
 from featcls.models._cnn_device import import_torch
 from featcls.models._cnn_params import is_int
 
-__all__ = ["choose_explained", "explain_samples"]
+__all__ = ["PER_CLASS_EXPLAINED", "choose_explained", "explain_samples"]
 
-#: Images explained per class.
-PER_CLASS_EXPLAINED = 2
+#: Images explained per class and fit: one, so that the explanations of a 5-fold
+#: comparison (5 per class and CNN) stay a few tens of kB in results.json.
+PER_CLASS_EXPLAINED = 1
 
 
 def choose_explained(
     pool: np.ndarray, labels: np.ndarray, n_classes: int, seed: int
 ) -> list[int]:
-    """Up to :data:`PER_CLASS_EXPLAINED` indices of ``pool`` per class, drawn with
-    ``seed``, sorted within each class."""
+    """Up to :data:`PER_CLASS_EXPLAINED` indices of ``pool`` per class.
+
+    Drawn with ``seed``, sorted within each class.
+    """
     rng = np.random.default_rng(seed)
     chosen = []
     for k in range(n_classes):
@@ -31,8 +34,10 @@ def choose_explained(
 
 
 def explain_samples(est: Any, run: Any, table: pd.DataFrame, seed: int):
-    """Saliency and Grad-CAM items of a few validation (else training) images per
-    class of the fit ``run`` of ``est``."""
+    """Saliency and Grad-CAM items of a few images per class of the fit ``run``.
+
+    Validation images of ``est``'s fit where there are any, else training images.
+    """
     from featcls.models._cnn_saliency import explain
 
     torch = import_torch()

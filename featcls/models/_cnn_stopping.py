@@ -27,7 +27,7 @@ def validation_split(y_idx: np.ndarray, classes: np.ndarray, fraction: float, se
     problem = None
     if counts[smallest] < 2:
         problem = (
-            f"class {classes[smallest]!r} has {counts[smallest]} image, "
+            f"class {str(classes[smallest])!r} has {counts[smallest]} image, "
             "too few for a stratified validation split"
         )
     elif n - n_val < len(classes):

@@ -10,8 +10,11 @@ __all__ = ["dihedral_views", "tta_log_proba", "uses_tta"]
 
 
 def uses_tta(est: Any) -> bool:
-    """Whether ``est`` predicts with TTA: ``tta`` on and the network trained on the
-    flips and 90° rotations (``augment`` includes them)."""
+    """Whether ``est`` predicts with TTA.
+
+    That is, ``tta`` is on and the network was trained on the flips and 90° rotations
+    (``augment`` includes them).
+    """
     options = dict(est.augment) if isinstance(est.augment, dict) else {}
     return bool(est.tta and options.get("dihedral", True) and est.augment is not False)
 

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils._param_validation import HasMethods
+from sklearn.utils.validation import check_is_fitted
 
 from featcls.features import FeatureExtractor
 from featcls.models._cnn import CNNClassifier
+from featcls.models._cnn_io import (
+    check_estimator_name,
+    read_payload,
+    restore_network,
+    write_model,
+)
 from featcls.models._trust import load_skops
 
 __all__ = ["FusionClassifier"]
@@ -25,13 +34,90 @@ def _loads(data: bytes):
     return load_skops(data, what="The saved feature extractor of this fusion model")
 
 
-class FusionClassifier(CNNClassifier):
+class FeatureInputs:
+    """The hand-crafted feature matrix a fusion network sees beside the pixels.
+
+    ``fit_transform`` fits a clone of ``features`` on the training images, imputes
+    non-finite values with the training median of their column (0 for a column
+    with no finite training value) and standardises with the training mean and
+    standard deviation (constant columns are only centred); ``transform`` applies
+    the same to other images.
+    """
+
+    def __init__(self, features, owner: str = "FusionClassifier"):
+        self.features = FeatureExtractor() if features is None else features
+        self.owner = owner
+
+    def _matrix(self, table: pd.DataFrame) -> np.ndarray:
+        matrix = np.array(self.features_.transform(table), dtype=np.float64)
+        if matrix.ndim != 2 or len(matrix) != len(table):
+            raise ValueError(
+                f"The 'features' transformer of {self.owner} must return one row "
+                f"per image; got shape {matrix.shape} for {len(table)} images."
+            )
+        matrix[~np.isfinite(matrix)] = np.nan
+        return matrix
+
+    def _standardise(self, matrix: np.ndarray) -> np.ndarray:
+        matrix = np.where(np.isnan(matrix), self.median_, matrix)
+        return ((matrix - self.mean_) / self.scale_).astype(np.float32)
+
+    def fit_transform(self, table: pd.DataFrame, y: np.ndarray) -> np.ndarray:
+        """Fit on the training images ``table`` and return their standardised matrix."""
+        self.features_ = clone(self.features).fit(table, y)
+        matrix = self._matrix(table)
+        with warnings.catch_warnings():  # an all-NaN column: median 0 below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            median = np.nanmedian(matrix, axis=0)
+        self.median_ = np.where(np.isnan(median), 0.0, median)
+        filled = np.where(np.isnan(matrix), self.median_, matrix)
+        self.mean_ = filled.mean(axis=0)
+        scale = filled.std(axis=0)
+        self.scale_ = np.where(scale > 1e-12, scale, 1.0)
+        return self._standardise(matrix)
+
+    def transform(self, table: pd.DataFrame) -> np.ndarray:
+        """The standardised feature matrix of other images."""
+        matrix = self._matrix(table)
+        if matrix.shape[1] != len(self.mean_):
+            raise ValueError(
+                f"The feature extractor produced {matrix.shape[1]} features; the "
+                f"model was fitted with {len(self.mean_)}."
+            )
+        return self._standardise(matrix)
+
+    def to_payload(self) -> dict:
+        """Plain data for a model file (the extractors as skops bytes)."""
+        return {
+            "features": _dumps(self.features),
+            "features_": _dumps(self.features_),
+            "median": self.median_.tolist(),
+            "mean": self.mean_.tolist(),
+            "scale": self.scale_.tolist(),
+        }
+
+    @classmethod
+    def from_payload(cls, extra: dict) -> FeatureInputs:
+        """Rebuild fitted inputs from :meth:`to_payload` data (skops, allow-listed)."""
+        inputs = cls(_loads(extra["features"]))
+        inputs.features_ = _loads(extra["features_"])
+        inputs.median_ = np.asarray(extra["median"], dtype=np.float64)
+        inputs.mean_ = np.asarray(extra["mean"], dtype=np.float64)
+        inputs.scale_ = np.asarray(extra["scale"], dtype=np.float64)
+        return inputs
+
+
+class FusionClassifier(ClassifierMixin, BaseEstimator):
     """A CNN whose classifier head also sees the hand-crafted features.
 
-    The network of :class:`CNNClassifier` gets a second input branch: the image
-    embedding (global average pooling of the last conv layer) is concatenated with
-    the standardised hand-crafted feature vector of the same image, and the linear
-    head on the concatenation is trained end to end with the convolutional trunk.
+    The network of ``cnn`` gets a second input branch: the image embedding (global
+    average pooling of the last conv layer) is concatenated with the standardised
+    hand-crafted feature vector of the same image, and the linear head on the
+    concatenation is trained end to end with the convolutional trunk. How the
+    network is built and trained (architecture, input size, epochs, augmentation,
+    early stopping, device, ...) is the ``cnn`` estimator's business: set its
+    parameters, e.g. ``FusionClassifier(cnn=CNNClassifier(max_epochs=10))`` or
+    ``set_params(cnn__max_epochs=10)``.
 
     In :meth:`fit` a clone of ``features`` is fitted on the training images and
     computes their feature matrix (set the extractor's ``cache_dir`` to make repeated
@@ -41,147 +127,152 @@ class FusionClassifier(CNNClassifier):
     standardised with the training mean and standard deviation (constant columns
     are only centred). Test images get the same imputation and scaling. The
     features are computed on the original images, so they do not follow the
-    augmentation of the image branch. Everything else (architectures, training,
-    early stopping, saving) is as in :class:`CNNClassifier`.
+    augmentation of the image branch.
 
     Parameters
     ----------
+    cnn : CNNClassifier, default=None
+        The network and how it is trained; None means ``CNNClassifier()``. A clone
+        is trained with the feature branch added.
     features : FeatureExtractor or transformer, default=None
         Maps the sample table to a feature matrix (fit/transform);
         None means ``FeatureExtractor()``.
-    **CNN parameters
-        As in :class:`CNNClassifier`.
 
     Attributes
     ----------
+    cnn_ : CNNClassifier
+        The trained network (a clone of ``cnn`` with the feature branch); its
+        ``module_``, ``history_``, ``best_epoch_`` ... are those of
+        :class:`CNNClassifier`.
+    classes_ : ndarray
+        Class labels, sorted.
     features_ : FeatureExtractor
         The fitted clone of ``features``.
     feature_median_, feature_mean_, feature_scale_ : ndarray
         Imputation values and standardisation of the feature columns.
     n_extra_ : int
         Number of hand-crafted features.
-    Other attributes as in :class:`CNNClassifier`.
+    featcls_report_ : dict
+        The network's material for the HTML report (see :class:`CNNClassifier`).
 
     Examples
     --------
     >>> import numpy as np
-    >>> from featcls import FeatureExtractor
+    >>> from featcls import CNNClassifier, FeatureExtractor
     >>> rng = np.random.default_rng(0)
     >>> X = rng.integers(0, 100, size=(16, 24, 24), dtype=np.uint8)
     >>> X[8:] += 120
     >>> y = np.array(["dark"] * 8 + ["bright"] * 8)
-    >>> clf = FusionClassifier(features=FeatureExtractor(["intensity"]),
-    ...                        input_size=24, max_epochs=1, early_stopping=False)
+    >>> cnn = CNNClassifier(input_size=24, max_epochs=1, early_stopping=False)
+    >>> clf = FusionClassifier(cnn=cnn, features=FeatureExtractor(["intensity"]))
     >>> clf.fit(X, y).predict(X).shape
     (16,)
     """
 
-    def __init__(
-        self,
-        *,
-        features=None,
-        architecture: str = "lipnet",
-        input_size: int = 96,
-        max_epochs: int = 30,
-        batch_size: int = 32,
-        lr: float = 1e-3,
-        weight_decay: float = 1e-4,
-        dropout: float = 0.2,
-        label_smoothing: float = 0.0,
-        class_weight: str | None = "balanced",
-        resample: str | None = None,
-        augment: bool | dict = True,
-        early_stopping: bool = True,
-        patience: int = 5,
-        validation_fraction: float = 0.15,
-        ema_decay: float = 0.99,
-        tta: bool = True,
-        device: str = "auto",
-        precision: str = "auto",
-        n_threads: int | None = None,
-        random_state: int | None = 0,
-        verbose: int = 0,
-    ):
+    featcls_input = "images"
+    _parameter_constraints: dict = {
+        "cnn": [CNNClassifier, None],
+        "features": [HasMethods(["fit", "transform"]), None],
+    }
+
+    def __init__(self, cnn: CNNClassifier | None = None, features=None):
+        self.cnn = cnn
         self.features = features
-        super().__init__(
-            architecture=architecture,
-            input_size=input_size,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            lr=lr,
-            weight_decay=weight_decay,
-            dropout=dropout,
-            label_smoothing=label_smoothing,
-            class_weight=class_weight,
-            resample=resample,
-            augment=augment,
-            early_stopping=early_stopping,
-            patience=patience,
-            validation_fraction=validation_fraction,
-            ema_decay=ema_decay,
-            tta=tta,
-            device=device,
-            precision=precision,
-            n_threads=n_threads,
-            random_state=random_state,
-            verbose=verbose,
+
+    def fit(self, X, y):
+        """Train the network and its feature branch on the images ``X``.
+
+        Parameters
+        ----------
+        X : sample table, (N, H, W[, C]) array or list of paths
+        y : array-like of shape (N,)
+
+        Returns
+        -------
+        self : FusionClassifier
+
+        Raises
+        ------
+        ValueError
+            For an invalid parameter of this model or of ``cnn`` (named in the
+            message), an empty training set or fewer than two classes.
+        """
+        self._validate_params()
+        network = clone(CNNClassifier() if self.cnn is None else self.cnn)
+        network._extra_inputs = FeatureInputs(self.features, type(self).__name__)
+        self._set_fitted(network.fit(X, y))
+        return self
+
+    def _set_fitted(self, network: CNNClassifier) -> None:
+        inputs = network._extra_inputs
+        self.cnn_ = network
+        self.classes_ = network.classes_
+        self.n_extra_ = network.n_extra_
+        self.features_ = inputs.features_
+        self.feature_median_ = inputs.median_
+        self.feature_mean_ = inputs.mean_
+        self.feature_scale_ = inputs.scale_
+        self.featcls_report_ = network.featcls_report_
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, shape ``(N, n_classes)``."""
+        check_is_fitted(self, "cnn_")
+        return self.cnn_.predict_proba(X)
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted class labels, shape ``(N,)``."""
+        check_is_fitted(self, "cnn_")
+        return self.cnn_.predict(X)
+
+    def embed(self, X) -> np.ndarray:
+        """Penultimate-layer embedding of the image branch, shape ``(N, D)``."""
+        check_is_fitted(self, "cnn_")
+        return self.cnn_.embed(X)
+
+    # -- persistence ---------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted model to ``path`` (a ``torch.save`` file).
+
+        As :meth:`CNNClassifier.save`: plain data and a state dict, read back with
+        ``torch.load(weights_only=True)``; the feature extractors are stored as
+        skops data, read back with featcls's allow-list of types.
+        """
+        check_is_fitted(self, "cnn_")
+        return write_model(
+            self.cnn_,
+            path,
+            estimator=type(self).__name__,
+            params={"cnn": self.cnn_.get_params(deep=False)},
+            extra=self.cnn_._extra_inputs.to_payload(),
         )
 
-    def _feature_matrix(self, table: pd.DataFrame) -> np.ndarray:
-        matrix = np.array(self.features_.transform(table), dtype=np.float64)
-        if matrix.ndim != 2 or len(matrix) != len(table):
-            raise ValueError(
-                f"The 'features' transformer of {type(self).__name__} must return one "
-                f"row per image; got shape {matrix.shape} for {len(table)} images."
-            )
-        matrix[~np.isfinite(matrix)] = np.nan
-        return matrix
+    @classmethod
+    def load(cls, path: str | Path) -> FusionClassifier:
+        """Read a model written by :meth:`save` (no code in the file is executed)."""
+        return cls.from_payload(read_payload(path), path)
 
-    def _standardise(self, matrix: np.ndarray) -> np.ndarray:
-        missing = np.isnan(matrix)
-        matrix = np.where(missing, self.feature_median_, matrix)
-        return ((matrix - self.feature_mean_) / self.feature_scale_).astype(np.float32)
+    @classmethod
+    def from_payload(cls, payload: dict, path: str | Path) -> FusionClassifier:
+        """Rebuild a model from the plain data :meth:`load` reads.
 
-    def _fit_extra(self, table: pd.DataFrame, y: np.ndarray) -> np.ndarray:
-        features = FeatureExtractor() if self.features is None else self.features
-        self.features_ = clone(features).fit(table, y)
-        matrix = self._feature_matrix(table)
-        with warnings.catch_warnings():  # an all-NaN column: median 0 below
-            warnings.simplefilter("ignore", RuntimeWarning)
-            median = np.nanmedian(matrix, axis=0)
-        self.feature_median_ = np.where(np.isnan(median), 0.0, median)
-        filled = np.where(np.isnan(matrix), self.feature_median_, matrix)
-        self.feature_mean_ = filled.mean(axis=0)
-        scale = filled.std(axis=0)
-        self.feature_scale_ = np.where(scale > 1e-12, scale, 1.0)
-        return self._standardise(matrix)
+        ``path`` names the file in messages.
+        """
+        check_estimator_name(cls, payload, path)
+        params = payload["params"]
+        if payload.get("version", 0) < 3:  # the CNN's parameters, stored flat
+            params = {"cnn": params}
+        inputs = FeatureInputs.from_payload(payload["extra"])
+        network = CNNClassifier(**params["cnn"])
+        network._extra_inputs = inputs
+        restore_network(network, payload, path)
+        model = cls(cnn=CNNClassifier(**params["cnn"]), features=inputs.features)
+        model._set_fitted(network)
+        return model
 
-    def _transform_extra(self, table: pd.DataFrame) -> np.ndarray:
-        matrix = self._feature_matrix(table)
-        if matrix.shape[1] != self.n_extra_:
-            raise ValueError(
-                f"The feature extractor produced {matrix.shape[1]} features; the "
-                f"model was fitted with {self.n_extra_}."
-            )
-        return self._standardise(matrix)
-
-    def _saved_params(self) -> dict:
-        params = self.get_params(deep=False)
-        params.pop("features")
-        return params
-
-    def _save_extra(self) -> dict:
-        return {
-            "features": _dumps(self.features),
-            "features_": _dumps(self.features_),
-            "median": self.feature_median_.tolist(),
-            "mean": self.feature_mean_.tolist(),
-            "scale": self.feature_scale_.tolist(),
-        }
-
-    def _load_extra(self, extra: dict) -> None:
-        self.features = _loads(extra["features"])
-        self.features_ = _loads(extra["features_"])
-        self.feature_median_ = np.asarray(extra["median"], dtype=np.float64)
-        self.feature_mean_ = np.asarray(extra["mean"], dtype=np.float64)
-        self.feature_scale_ = np.asarray(extra["scale"], dtype=np.float64)
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Input is a sample table of images, as for CNNClassifier.
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.non_deterministic = False
+        return tags

@@ -21,8 +21,9 @@ __all__ = ["load_model", "save_model"]
 
 def _is_torch_model(model: Any) -> bool:
     from featcls.models._cnn import CNNClassifier
+    from featcls.models._fusion import FusionClassifier
 
-    return isinstance(model, CNNClassifier)
+    return isinstance(model, (CNNClassifier, FusionClassifier))
 
 
 def save_model(model: Any, path: str | Path, *, metadata: dict | None = None) -> Path:

@@ -140,8 +140,11 @@ class ModelSpec:
 
 
 def import_torch():
-    """``torch``, or an ImportError that says how to install it (see ``_cnn_device``;
-    imported here on first use, so that loading the table stays light)."""
+    """``torch``, or an ImportError that says how to install it.
+
+    See ``_cnn_device``; it is imported here on first use, so that loading the table
+    stays light.
+    """
     from featcls.models._cnn_device import import_torch
 
     return import_torch()
@@ -203,8 +206,10 @@ def _random_forest(options: ModelOptions):
 
 
 def _soft_vote(options: ModelOptions, *, members: tuple[str, ...]):
-    """Mean class probability (equal weights) of the members, each built, resampled
-    and searched on its own."""
+    """Mean class probability (equal weights) of the members.
+
+    Each member is built, resampled and searched on its own.
+    """
     from sklearn.ensemble import VotingClassifier
 
     return VotingClassifier(
@@ -236,7 +241,7 @@ def _fusion(options: ModelOptions, *, architecture: str):
     from featcls.models._fusion import FusionClassifier
 
     return FusionClassifier(
-        features=options.features, **_cnn_params(options, architecture)
+        cnn=_cnn(options, architecture=architecture), features=options.features
     )
 
 
@@ -517,8 +522,9 @@ def _describe_one(est, p: Mapping[str, Any]) -> str:
     if isinstance(est, RandomForestClassifier):
         return f"Random forest, {p['n_estimators']} trees"
     if isinstance(est, FusionClassifier):
+        cnn = p["cnn"] if p["cnn"] is not None else CNNClassifier()
         return (
-            f"{_network(p.get('architecture'))} embedding + standardised "
+            f"{_network(cnn.architecture)} embedding + standardised "
             "hand-crafted features, one head"
         )
     if isinstance(est, CNNClassifier):

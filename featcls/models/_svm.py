@@ -11,7 +11,7 @@ them by its own ``gamma``.
 
 from __future__ import annotations
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -21,9 +21,12 @@ from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import SVC
 from sklearn.utils import gen_batches
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
+
+from featcls._validation import NumberInterval
 
 __all__ = ["SVMClassifier"]
 
@@ -117,7 +120,8 @@ class SVMClassifier(ClassifierMixin, BaseEstimator):
     class_weight : {"balanced"} or None, default="balanced"
         Class weights of the SVM, as in :class:`sklearn.svm.SVC`.
     calibration_cv : int, default=3
-        Folds of the internal stratified cross-validation of the calibration.
+        Folds of the internal stratified cross-validation of the calibration
+        (at least 2).
     random_state : int or None, default=0
         Seed of the shuffled calibration folds.
 
@@ -150,6 +154,17 @@ class SVMClassifier(ClassifierMixin, BaseEstimator):
     >>> bool((model.predict(X) == y).mean() > 0.9)
     True
     """
+
+    _parameter_constraints: dict = {
+        "C": [NumberInterval(Real, 0, None, closed="neither")],
+        "gamma": [
+            StrOptions({"scale", "auto"}),
+            NumberInterval(Real, 0, None, closed="left"),
+        ],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+        "calibration_cv": [NumberInterval(Integral, 2, None, closed="left")],
+        "random_state": ["random_state"],
+    }
 
     def __init__(
         self,
@@ -216,9 +231,10 @@ class SVMClassifier(ClassifierMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            If ``y`` has a single class or ``gamma`` is invalid.
+            If ``y`` has a single class or a parameter is invalid (named in the
+            message).
         """
-        self._check_gamma()
+        self._validate_params()
         X, y = validate_data(self, X, y, dtype=np.float64, order="C")
         check_classification_targets(y)
         self.classes_, counts = np.unique(y, return_counts=True)

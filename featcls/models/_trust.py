@@ -1,5 +1,4 @@
-"""The one list of types a featcls model file may hold, and the skops reader that
-enforces it.
+"""The one list of types a featcls model file may hold, and a skops reader enforcing it.
 
 skops rebuilds objects from a JSON schema instead of unpickling them, but a schema
 can name *any* importable callable as a type to construct (``builtins.exec`` with a

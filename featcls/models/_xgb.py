@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
@@ -11,6 +14,8 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
+
+from featcls._validation import NumberInterval
 
 __all__ = ["XGBoostClassifier"]
 
@@ -47,6 +52,18 @@ class XGBoostClassifier(ClassifierMixin, BaseEstimator):
         Total gain of the splits on each feature, normalised to sum to 1.
     """
 
+    _parameter_constraints: dict = {
+        "n_estimators": [NumberInterval(Integral, 1, None, closed="left")],
+        "max_depth": [NumberInterval(Integral, 1, None, closed="left")],
+        "learning_rate": [NumberInterval(Real, 0, None, closed="neither")],
+        "subsample": [NumberInterval(Real, 0, 1, closed="right")],
+        "colsample_bytree": [NumberInterval(Real, 0, 1, closed="right")],
+        "max_bin": [NumberInterval(Integral, 2, None, closed="left")],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+    }
+
     def __init__(
         self,
         *,
@@ -73,17 +90,9 @@ class XGBoostClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X, y, sample_weight=None):
         from xgboost import XGBClassifier
 
+        self._validate_params()
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
         check_classification_targets(y)
-        if not (
-            self.class_weight in ("balanced", None)
-            or isinstance(self.class_weight, dict)
-        ):
-            raise ValueError(
-                "The 'class_weight' parameter of XGBoostClassifier must be "
-                f"'balanced', a dict or None. Got {self.class_weight!r} "
-                "instead."
-            )
         self.classes_, encoded = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(

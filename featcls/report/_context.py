@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from featcls.evaluation import ComparisonResult
 from featcls.report._analyses import analyses_section
+from featcls.report._answer import cost_section, learning_section, verdict
 from featcls.report._explain import (
     extras_section,
     importances_section,
@@ -55,6 +56,8 @@ SECTIONS = (
     Section("leaderboard", "Leaderboard", "leaderboard.html", leaderboard_section),
     Section("fold-scores", "Per-fold scores", "fold_scores.html", fold_scores_section),
     Section("pairwise", "Pairwise tests", "pairwise.html", pairwise_section),
+    Section("learning", "Learning curves", "learning.html", learning_section),
+    Section("cost", "Cost and quality", "cost.html", cost_section),
     Section("analyses", "Additional analyses", "analyses.html", analyses_section),
     Section("dataset", "Dataset", "dataset.html", dataset_section),
     Section("skipped", "Skipped files", "skipped.html", skipped_section),
@@ -76,6 +79,18 @@ SECTIONS = (
     Section("environment", "Environment", "environment.html", environment_section),
     Section("reproduce", "Reproduce", "reproduce.html", reproduce_section),
 )
+
+
+def _verdict(facts: Facts) -> str | None:
+    try:
+        return verdict(facts)
+    except Exception as exc:  # the paragraph is a summary: never sink the report
+        warnings.warn(
+            f"The report's verdict could not be written: {type(exc).__name__}: {exc}",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return None
 
 
 def build_context(result: ComparisonResult) -> dict:
@@ -118,6 +133,7 @@ def build_context(result: ComparisonResult) -> dict:
         "title": f"featcls comparison — {name}",
         "dataset_name": name,
         "headline": headline(facts),
+        "verdict": _verdict(facts),
         "facts": {
             "n_samples": len(result.y),
             "n_classes": len(result.classes),

@@ -11,6 +11,9 @@ from featcls.report._format import image_uri, is_number
 
 __all__ = ["extras_section", "importances_section", "misclassified_section"]
 
+#: Folds whose images (saliency, Grad-CAM ...) the extras show, per model: a
+#: sample, the first folds that stored any; results.json keeps the others.
+EXPLAINED_FOLDS = 2
 #: Most images shown per model and per image list in the extras.
 MAX_EXTRA_IMAGES = 24
 _IMAGE_LISTS = ("saliency", "gradcam")
@@ -90,28 +93,45 @@ def _fold_label(fold: Mapping) -> str:
     return ", ".join(parts) or "fold"
 
 
-def _images(facts: Facts, key: str, folds: list[Mapping]) -> dict | None:
+def _fold_images(facts: Facts, key: str, fold: Mapping) -> list[dict]:
+    """The safe images of list ``key`` of one fold, with their captions."""
+    entries = fold.get(key)
+    if not isinstance(entries, list):
+        return []
     items = []
-    for fold in folds:
-        entries = fold.get(key)
-        if not isinstance(entries, list):
+    for item in entries:
+        if not isinstance(item, Mapping) or not image_uri(item.get("image")):
             continue
-        for item in entries:
-            if not isinstance(item, Mapping) or not image_uri(item.get("image")):
-                continue
-            index = item.get("index")
-            items.append(
-                {
-                    "image": image_uri(item.get("image")),
-                    "name": facts.sample_name(index) if index is not None else "",
-                    "true": str(item.get("true", "")),
-                    "pred": str(item.get("pred", "")),
-                    "fold": _fold_label(fold),
-                }
-            )
-    if not items:
+        index = item.get("index")
+        items.append(
+            {
+                "image": image_uri(item.get("image")),
+                "name": facts.sample_name(index) if index is not None else "",
+                "true": str(item.get("true", "")),
+                "pred": str(item.get("pred", "")),
+                "fold": _fold_label(fold),
+            }
+        )
+    return items
+
+
+def _images(facts: Facts, key: str, folds: list[Mapping]) -> dict | None:
+    """A sample of the image list ``key``.
+
+    The images of the first :data:`EXPLAINED_FOLDS` folds that have any, at most
+    :data:`MAX_EXTRA_IMAGES`.
+    """
+    per_fold = [items for f in folds if (items := _fold_images(facts, key, f))]
+    if not per_fold:
         return None
-    return {"key": key, "images": items[:MAX_EXTRA_IMAGES], "total": len(items)}
+    shown = [item for items in per_fold[:EXPLAINED_FOLDS] for item in items]
+    return {
+        "key": key,
+        "images": shown[:MAX_EXTRA_IMAGES],
+        "total": sum(len(items) for items in per_fold),
+        "n_folds": len(per_fold),
+        "shown_folds": min(EXPLAINED_FOLDS, len(per_fold)),
+    }
 
 
 def extras_section(facts: Facts) -> dict:

@@ -28,7 +28,7 @@ class Facts:
     ----------
     result : ComparisonResult
     frame : DataFrame
-        ``result.to_frame()``: one row per (model, repeat, fold).
+        ``result.to_frame(curves=False)``: one row per (model, repeat, fold).
     board : DataFrame
         ``result.leaderboard(METRIC)``, best first.
     pairs : DataFrame
@@ -81,7 +81,7 @@ class Facts:
 
 def gather(result: ComparisonResult) -> Facts:
     """Compute the shared views of ``result`` once."""
-    frame = result.to_frame()
+    frame = result.to_frame(curves=False)
     board = result.leaderboard(METRIC)
     order = [str(m) for m in board.index]
     colors = model_colors(result.models)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from featcls.evaluation import ComparisonResult, FoldRecord
+from featcls.evaluation import SCHEMA_VERSION, ComparisonResult, FoldRecord
 
 
 def _result() -> ComparisonResult:
@@ -94,7 +94,7 @@ def test_results_written_before_tables_existed_still_read(tmp_path):
     path = tmp_path / "old.json"
     path.write_text(json.dumps(data))
     back = ComparisonResult.from_json(path)
-    assert back.tables == [] and back.schema_version == 1
+    assert back.tables == [] and back.schema_version == SCHEMA_VERSION
 
 
 def test_add_table_errors():

@@ -14,6 +14,7 @@ from sklearn.svm import SVC
 from sklearn.utils.estimator_checks import (
     check_get_params_invariance,
     check_no_attributes_set_in_init,
+    check_param_validation,
     check_parameters_default_constructible,
     check_set_params,
 )
@@ -39,12 +40,14 @@ ESTIMATORS = [FeatureExtractor()] + [cls() for cls in FEATURE_FAMILIES.values()]
         check_get_params_invariance,
         check_set_params,
         check_parameters_default_constructible,
+        check_param_validation,
     ],
     ids=lambda c: c.__name__,
 )
 def test_sklearn_data_free_checks(estimator, check):
     # Image transformers declare that they do not take 2-D tabular input, so
-    # scikit-learn's data-driven common checks do not apply; these do.
+    # scikit-learn's data-driven common checks do not apply; these do (parameters
+    # are validated before the data is read).
     check(type(estimator).__name__, estimator)
 
 
@@ -169,8 +172,8 @@ def test_bad_parameters_have_clear_messages(small_stack):
         FeatureExtractor(channels="bgr").fit(small_stack)
     with pytest.raises(
         ValueError,
-        match="'n_rings' parameter of RadialProfile must be "
-        "an int >= 1. Got 0 instead.",
+        match=r"'n_rings' parameter of RadialProfile must be "
+        r"an int in the range \[1, inf\). Got 0 instead.",
     ):
         FeatureExtractor(families={"radial": {"n_rings": 0}}).fit(small_stack)
     with pytest.raises(ValueError, match="'radii' parameter of LBPFeatures"):
@@ -180,10 +183,15 @@ def test_bad_parameters_have_clear_messages(small_stack):
 def test_warnings_are_collected_from_workers_and_name_the_samples(small_stack):
     images = list(small_stack[:4]) + [np.full((64, 64), 7, np.uint8)]
     fx = FeatureExtractor(families=["intensity"], n_jobs=2, chunk_size=2).fit(images)
-    with pytest.warns(
-        FeatureWarning,
-        match=r"1 sample\(s\): the image is constant.*"
-        r"sample 4",
+    with (
+        pytest.warns(
+            FeatureWarning, match=r"1 sample\(s\): the object fills the whole"
+        ),
+        pytest.warns(
+            FeatureWarning,
+            match=r"1 sample\(s\): the image is constant.*"
+            r"sample 4",
+        ),
     ):
         fx.transform(images)
 

@@ -14,6 +14,7 @@ from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn.utils.estimator_checks import (
     check_get_params_invariance,
     check_no_attributes_set_in_init,
+    check_param_validation,
     check_set_params,
 )
 
@@ -81,7 +82,11 @@ def test_two_fits_with_one_seed_are_identical_and_seeds_matter(data, fitted):
 
 
 #: predict_proba[:, 1] of the fixed-seed fits below, recorded from the code before
-#: CNNClassifier was split into parts (issue 14): the refactor must keep them exact.
+#: CNNClassifier was split into parts: refactoring must keep them. They are compared
+#: to float32 rounding only: oneDNN picks its float32 kernels by the CPU's
+#: instruction set, so another CPU gives the same fit up to the last bits (an AMD
+#: EPYC differs by 1.3e-7 from the recording). A change of the training itself (a
+#: different draw, order or step) moves them by orders of magnitude more.
 RECORDED_CNN = [
     0.612268926457481, 0.9684939311631288, 0.49252771343030016, 0.9327161627093828,
     0.5782891505107952, 0.9497024807629388, 0.29189549622123695, 0.9481458537724556,
@@ -97,14 +102,15 @@ def test_fixed_seed_fits_reproduce_recorded_probabilities():
     params = {"precision": "float32", **FAST}
     clf = CNNClassifier(max_epochs=2, patience=1, **params).fit(X[:40], y[:40])
     proba = clf.predict_proba(X[40:])
-    np.testing.assert_array_equal(proba[:, 1], np.array(RECORDED_CNN))
+    np.testing.assert_allclose(proba[:, 1], RECORDED_CNN, rtol=2e-6, atol=1e-6)
     assert (clf.n_epochs_, clf.best_epoch_) == (2, 2)
     assert [row["val_f1"] for row in clf.history_] == [0.625, 0.625]
     fusion = FusionClassifier(
-        features=FeatureExtractor(["intensity"]), max_epochs=1, **params
+        cnn=CNNClassifier(max_epochs=1, **params),
+        features=FeatureExtractor(["intensity"]),
     ).fit(X[:40], y[:40])
     proba = fusion.predict_proba(X[40:])
-    np.testing.assert_array_equal(proba[:, 1], np.array(RECORDED_FUSION))
+    np.testing.assert_allclose(proba[:, 1], RECORDED_FUSION, rtol=2e-6, atol=1e-6)
 
 
 def test_fit_leaves_torch_global_random_state_alone(data):
@@ -208,6 +214,7 @@ def test_sklearn_data_free_checks():
         check_no_attributes_set_in_init,
         check_get_params_invariance,
         check_set_params,
+        check_param_validation,
     ):
         check("CNNClassifier", CNNClassifier())
         check("FusionClassifier", FusionClassifier())
@@ -347,10 +354,10 @@ def test_compare_engine_runs_the_cnn():
 
 
 # -- report material -----------------------------------------------------------------
-def _png_side(uri: str) -> int:
-    assert uri.startswith("data:image/png;base64,")
-    png = base64.b64decode(uri.split(",", 1)[1])
-    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED)
+def _webp_side(uri: str) -> int:
+    assert uri.startswith("data:image/webp;base64,")
+    webp = base64.b64decode(uri.split(",", 1)[1])
+    image = cv2.imdecode(np.frombuffer(webp, np.uint8), cv2.IMREAD_UNCHANGED)
     return max(image.shape[:2])
 
 
@@ -359,14 +366,15 @@ def test_report_is_json_with_history_saliency_and_gradcam(data, fitted):
     report = json.loads(json.dumps(fitted.featcls_report_))
     assert report["history"] == fitted.history_
     assert report["best_epoch"] == fitted.best_epoch_
-    saliency = report["saliency"]
-    assert 2 <= len(saliency) <= 2 * len(fitted.classes_)
+    saliency, gradcam = report["saliency"], report["gradcam"]
+    assert len(saliency) == len(fitted.classes_)  # one validation image per class
     for item in saliency:
         assert item["true"] in ("disk", "ring") and item["pred"] in ("disk", "ring")
         assert y[item["index"]] == item["true"]  # index: row label in X
-        for key in ("image", "input", "gradcam"):
-            assert _png_side(item[key]) <= 64
-    assert [g["image"] for g in report["gradcam"]] == [s["gradcam"] for s in saliency]
+        for key in ("image", "input"):
+            assert _webp_side(item[key]) <= 64
+    assert [g["index"] for g in gradcam] == [s["index"] for s in saliency]
+    assert all(_webp_side(g["image"]) <= 64 for g in gradcam)
 
 
 def test_verbose_prints_one_line_per_epoch_to_stderr(data, capsys):
@@ -393,7 +401,9 @@ class HolesInFeatures(TransformerMixin, BaseEstimator):
 
 def test_fusion_trains_predicts_and_imputes_nan_features(data):
     X, y = data
-    clf = FusionClassifier(features=HolesInFeatures(), max_epochs=2, **FAST)
+    clf = FusionClassifier(
+        cnn=CNNClassifier(max_epochs=2, **FAST), features=HolesInFeatures()
+    )
     clf.fit(X[:64], y[:64])
     assert clf.n_extra_ == 3
     train_means = np.array([np.mean(im) for im in X[:64]])
@@ -404,13 +414,14 @@ def test_fusion_trains_predicts_and_imputes_nan_features(data):
     proba = clf.predict_proba(X[64:])
     assert np.isfinite(proba).all()
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
-    assert clf.module_.head.in_features == clf.module_.embedding_dim + 3
+    assert clf.cnn_.module_.head.in_features == clf.cnn_.module_.embedding_dim + 3
 
 
 def test_fusion_with_feature_extractor_saves_and_loads(tmp_path, data):
     X, y = data
     clf = FusionClassifier(
-        features=FeatureExtractor(["intensity"]), max_epochs=1, **FAST
+        cnn=CNNClassifier(max_epochs=1, **FAST),
+        features=FeatureExtractor(["intensity"]),
     ).fit(X[:48], y[:48])
     loaded = FusionClassifier.load(clf.save(tmp_path / "fusion.pt"))
     np.testing.assert_array_equal(
@@ -418,6 +429,14 @@ def test_fusion_with_feature_extractor_saves_and_loads(tmp_path, data):
     )
     assert isinstance(loaded.features, FeatureExtractor)
     json.dumps(clf.featcls_report_)
+    assert loaded.get_params(deep=True)["cnn__max_epochs"] == 1
+    # File version 2 stored a fusion model's CNN parameters flat: still readable.
+    payload = torch.load(tmp_path / "fusion.pt", weights_only=True)
+    payload["version"], payload["params"] = 2, payload["params"]["cnn"]
+    torch.save(payload, tmp_path / "fusion-v2.pt")
+    old = FusionClassifier.load(tmp_path / "fusion-v2.pt")
+    np.testing.assert_array_equal(old.predict_proba(X[48:]), clf.predict_proba(X[48:]))
+    assert old.cnn.get_params() == clf.cnn.get_params()
 
 
 # -- bad and unusual input -----------------------------------------------------------
@@ -426,26 +445,29 @@ def test_fusion_with_feature_extractor_saves_and_loads(tmp_path, data):
     [
         (
             {"architecture": "vgg"},
-            "The 'architecture' parameter of CNNClassifier must be "
-            "one of 'lipnet', 'simple', 'resnet'. Got 'vgg' instead.",
+            "The 'architecture' parameter of CNNClassifier must be a str among "
+            r"\{.*'lipnet'.*\}. Got 'vgg' instead.",
         ),
         (
             {"input_size": 4},
-            "The 'input_size' parameter of CNNClassifier must be an int "
-            ">= 8. Got 4 instead.",
+            "The 'input_size' parameter of CNNClassifier must be an int in the "
+            r"range \[8, inf\). Got 4 instead.",
         ),
-        ({"batch_size": 1}, "'batch_size' parameter .* must be an int >= 2"),
-        ({"lr": 0}, "'lr' parameter .* must be a number > 0. Got 0 instead."),
-        ({"dropout": 1.0}, r"'dropout' parameter .* must be a number in \[0, 1\)"),
-        ({"validation_fraction": 0.0}, r"'validation_fraction' .* in \(0, 1\)"),
-        ({"class_weight": "auto"}, "'class_weight' .* must be 'balanced' or None"),
-        ({"augment": "yes"}, "'augment' parameter .* must be a bool or a dict"),
+        ({"batch_size": 1}, r"'batch_size' parameter .* int in the range \[2, inf\)"),
+        ({"lr": 0}, r"'lr' parameter .* a float in the range \(0.0, inf\). Got 0"),
+        ({"lr": float("nan")}, "'lr' parameter .* Got nan instead"),
+        ({"dropout": 1.0}, r"'dropout' parameter .* in the range \[0.0, 1.0\)"),
+        ({"validation_fraction": 0.0}, r"'validation_fraction' .* \(0.0, 1.0\)"),
+        ({"class_weight": "auto"}, "'class_weight' .* among {'balanced'} or None"),
+        ({"augment": "yes"}, "'augment' parameter .* an instance of 'bool'"),
         ({"augment": {"flip": True}}, r"'augment' .* \(unknown: \['flip'\]\)"),
-        ({"precision": "fp16"}, "'precision' .* one of 'auto', 'float32', 'bfloat16'"),
-        ({"ema_decay": 1.0}, r"'ema_decay' parameter .* a number in \[0, 1\)"),
-        ({"tta": 1}, "'tta' parameter .* must be a bool"),
+        ({"precision": "fp16"}, "'precision' .* among {.*'bfloat16'.*}"),
+        ({"ema_decay": 1.0}, r"'ema_decay' parameter .* in the range \[0.0, 1.0\)"),
+        ({"tta": 1}, "'tta' parameter .* an instance of 'bool'"),
         ({"device": "gpu"}, "'device' parameter .* must be 'auto', 'cpu', 'cuda'"),
-        ({"random_state": -1}, "'random_state' .* must be None or an int >= 0"),
+        ({"device": 0}, "'device' parameter .* an instance of 'str'"),
+        ({"max_epochs": True}, "'max_epochs' parameter .* Got True instead"),
+        ({"random_state": -1}, r"'random_state' .* \[0, inf\) or None"),
     ],
 )
 def test_invalid_parameters_are_named(params, message, data):
@@ -620,10 +642,21 @@ def test_augment_dict_restricts_the_augmentation(data, monkeypatch):
     )
 
 
-def test_fusion_declares_every_cnn_parameter_with_the_same_default():
-    cnn = CNNClassifier().get_params()
-    fusion = FusionClassifier().get_params()
-    assert {k: fusion.get(k, "missing") for k in cnn} == cnn
+def test_fusion_takes_its_network_settings_from_the_cnn_parameter(data):
+    fusion = FusionClassifier(
+        cnn=CNNClassifier(max_epochs=1, **FAST),
+        features=FeatureExtractor(["intensity"]),
+    )
+    assert set(fusion.get_params(deep=False)) == {"cnn", "features"}
+    fusion.set_params(cnn__max_epochs=2, cnn__early_stopping=False)
+    X, y = data
+    fusion.fit(X[:32], y[:32])
+    assert fusion.cnn_.n_epochs_ == 2 and fusion.cnn is not fusion.cnn_
+    assert not hasattr(fusion.cnn, "module_")  # the parameter is left unfitted
+    with pytest.raises(ValueError, match="'lr' parameter of CNNClassifier"):
+        FusionClassifier(cnn=CNNClassifier(lr=-1.0)).fit(X[:8], y[:8])
+    with pytest.raises(ValueError, match="'cnn' parameter of FusionClassifier"):
+        FusionClassifier(cnn="lipnet").fit(X[:8], y[:8])
 
 
 # -- every channel, and resampling per epoch --------------------------------------
@@ -725,11 +758,12 @@ def test_cnn_refuses_smote_and_the_registry_maps_remedies():
     for name in ("cnn", "fusion"):
         with pytest.raises(ValueError, match="smote remedy cannot be used with"):
             build_model(name, imbalance="smote")
-        over = build_model(name, imbalance="oversample")
+        network = (lambda m: m) if name == "cnn" else (lambda m: m.cnn)
+        over = network(build_model(name, imbalance="oversample"))
         assert (over.resample, over.class_weight) == ("oversample", None)
-        weighted = build_model(name, imbalance="class_weight")
+        weighted = network(build_model(name, imbalance="class_weight"))
         assert (weighted.resample, weighted.class_weight) == (None, "balanced")
-        none = build_model(name, imbalance="none")
+        none = network(build_model(name, imbalance="none"))
         assert (none.resample, none.class_weight) == (None, None)
 
 

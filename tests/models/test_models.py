@@ -209,3 +209,18 @@ def test_image_models_without_torch_fail_up_front(monkeypatch):
     with pytest.raises(ImportError, match=r"pip install 'featcls\[cnn\]'"):
         build_model("cnn")
     assert build_model("logreg") is not None  # feature models need no torch
+
+
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [
+        ({"class_weight": "auto"}, "class_weight"),
+        ({"learning_rate": 0.0}, "learning_rate"),
+        ({"subsample": 1.5}, "subsample"),
+        ({"max_bin": 1}, "max_bin"),
+    ],
+)
+def test_xgboost_names_an_invalid_parameter(params, name):
+    X, y = np.zeros((6, 2)), np.array([0, 1] * 3)
+    with pytest.raises(ValueError, match=f"'{name}' parameter of XGBoostClassifier"):
+        XGBoostClassifier(**params).fit(X, y)

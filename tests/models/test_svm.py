@@ -136,3 +136,9 @@ def test_errors_name_the_problem():
     model = SVMClassifier().fit(X, y)
     with pytest.raises(ValueError, match="X has 3 features, but SVMClassifier is"):
         model.predict(X[:, :3])
+
+
+def test_calibration_needs_at_least_two_folds():
+    X, y, _ = _problem(2)
+    with pytest.raises(ValueError, match="'calibration_cv' parameter of SVMClassifier"):
+        SVMClassifier(calibration_cv=1).fit(X, y)

@@ -23,8 +23,16 @@ HOSTILE_COMMAND = f"featcls compare --classes '{SCRIPT}' && echo {QUOTES}"
 
 def section_titles(result: ComparisonResult) -> list[str]:
     """The h2 headings a report of ``result`` has: every section, but "Additional
-    analyses" only when the result carries supplementary tables."""
-    return [s.title for s in SECTIONS if s.id != "analyses" or result.tables]
+    analyses" only when the result carries supplementary tables, "Learning curves"
+    only when it has learning curves and "Cost and quality" only when a model
+    produced predictions."""
+    predicted = any(r.error is None for r in result.records)
+    optional = {
+        "analyses": result.tables,
+        "learning": result.curve_records,
+        "cost": predicted,
+    }
+    return [s.title for s in SECTIONS if optional.get(s.id, True)]
 
 
 def png_uri(value: int = 128, size: int = 8) -> str:

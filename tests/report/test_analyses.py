@@ -59,7 +59,9 @@ def test_section_sits_after_the_pairwise_tests_and_before_the_environment():
     ids = [s.id for s in SECTIONS]
     assert ids.index("pairwise") < ids.index("analyses") < ids.index("environment")
     titles = Page(render_report(_with_tables())).h2
-    assert titles.index("Pairwise tests") + 1 == titles.index("Additional analyses")
+    # right after the comparison's own answer: pairwise tests, (curves,) cost
+    assert titles.index("Pairwise tests") < titles.index("Additional analyses")
+    assert titles.index("Cost and quality") + 1 == titles.index("Additional analyses")
 
 
 def test_no_tables_no_section():
