@@ -22,7 +22,7 @@ from typing import Any
 
 from sklearn.utils._param_validation import Interval, InvalidParameterError
 
-__all__ = ["NumberInterval", "distinct_ints", "invalid"]
+__all__ = ["RANDOM_STATE", "NumberInterval", "distinct_ints", "invalid"]
 
 
 class NumberInterval(Interval):
@@ -34,6 +34,11 @@ class NumberInterval(Interval):
 
     def is_satisfied_by(self, val: Any) -> bool:
         return not isinstance(val, bool) and super().is_satisfied_by(val)
+
+
+#: A seed, as scikit-learn's ``"random_state"`` constraint allows one, but no bool
+#: (use it with ``np.random.RandomState`` and None, as scikit-learn does).
+RANDOM_STATE = NumberInterval(Integral, 0, 2**32 - 1, closed="both")
 
 
 def invalid(owner: Any, name: str, expected: str) -> InvalidParameterError:

@@ -264,7 +264,7 @@ def test_compare_with_learning_curves_prints_the_verdict_last(tmp_path):
     lines = result.output.strip().splitlines()
     saved = ComparisonResult.from_json(out / "results.json")
     assert lines[-1] == saved.verdict()
-    assert lines[-1].startswith("Only feature models produced scores")
+    assert lines[-1].startswith("There is no answer to whether a CNN does better")
     assert saved.settings["train_sizes"] == [0.5, 1.0]
     assert {r.fraction for r in saved.curve_records} == {0.5}
     assert "Learning curves" in (out / "report.html").read_text()

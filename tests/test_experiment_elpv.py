@@ -5,25 +5,18 @@ whose mistakes would silently change its numbers (split sizes and strata, the su
 the pooled scores behind the ablation tables).
 """
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from featcls.data import Dataset
 from featcls.evaluation import ComparisonResult, FoldRecord
-
-SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "elpv" / "run.py"
+from tests._scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def run():
-    spec = importlib.util.spec_from_file_location("elpv_run", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("experiments/elpv/run.py", "elpv_run")
 
 
 def fake_elpv(n_per_stratum: int = 8) -> Dataset:
@@ -112,11 +105,7 @@ def test_cnn_patience_zero_turns_early_stopping_off(run):
 
 
 def test_cnn_seeds_script_parses_its_settings():
-    spec = importlib.util.spec_from_file_location(
-        "elpv_seeds", SCRIPT.with_name("cnn_seeds.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("experiments/elpv/cnn_seeds.py", "elpv_seeds")
     args = module.parse_args(["--seeds", "3,5", "--epochs", "7", "--patience", "0"])
     assert args.seeds == [3, 5] and args.epochs == 7 and args.patience == 0
     assert args.target == "defective" and args.size == 64

@@ -252,10 +252,16 @@ def compare(
         failed = result.errors()
         if len(failed):
             typer.echo(
-                f"{len(failed)} fold(s) failed; tracebacks in the report.", err=True
+                f"{len(failed)} fit(s) failed; tracebacks in the report.", err=True
             )
         typer.echo(f"report: {paths['report']}")
-        typer.echo(result.verdict())
+        try:
+            typer.echo(result.verdict())
+        except Exception as exc:  # a summary: the outputs are written, go on
+            typer.echo(
+                f"featcls: warning: no verdict ({type(exc).__name__}: {exc}).",
+                err=True,
+            )
         fail_if_a_model_failed_everywhere(result, paths["report"])
 
     run_guarded(work)
@@ -270,9 +276,11 @@ def parse_train_sizes(value) -> list[float] | None:
         return None
     items = value.split(",") if isinstance(value, str) else value
     try:
-        sizes = [float(item) for item in items]
+        sizes = [float(item) for item in items if not isinstance(item, bool)]
     except (TypeError, ValueError):
         sizes = []
+    if isinstance(items, list) and len(sizes) != len(items):
+        sizes = []  # a bool in a --config list
     if not sizes or not all(0 < s <= 1 for s in sizes):
         fail(
             "--train-sizes must be fractions of each fold's training part in (0, 1], "
@@ -288,6 +296,7 @@ def fail_if_a_model_failed_everywhere(result, report: Path) -> None:
     model that failed on some folds only is reported, not fatal.
     """
     errors = result.errors()
+    errors = errors[errors["fraction"] == 1]  # the learning curves' fits aside
     failed_everywhere = [
         m
         for m in result.models

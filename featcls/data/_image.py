@@ -32,13 +32,14 @@ from featcls.data._header import (
     check_declared_size,
     declared_size,
 )
-from featcls.data._stderr import decoder_messages
+from featcls.data._stderr import OPENCV_LOG_PREFIX, decoder_messages
 from featcls.exceptions import ImageReadError, Setting, SettingError
 
 __all__ = [
     "CHANNEL_POLICIES",
     "MAX_IMAGE_PIXELS",
     "check_image",
+    "check_scale",
     "read_image",
     "read_mask",
     "split_channels",
@@ -133,7 +134,10 @@ def _normalise_dtype(image: np.ndarray) -> np.ndarray:
     if image.dtype == np.bool_:
         return image.astype(np.uint8) * np.uint8(255)
     if image.dtype.kind == "f" and image.dtype != np.float32:
-        return image.astype(np.float32)
+        # A value beyond float32's range becomes ±inf, which the scale check then
+        # refuses (or which stays nonzero in a mask), without an overflow warning.
+        with np.errstate(over="ignore"):
+            return image.astype(np.float32)
     return image
 
 
@@ -185,7 +189,10 @@ def _imdecode(data: bytes, exclusive: bool):
 
 
 def _jpeg_warnings(lines: list[str]) -> list[str]:
-    return [line for line in lines if not line.startswith("libpng")]
+    """The warnings of libjpeg among the captured lines (not libpng's or OpenCV's)."""
+    return [
+        line for line in lines if not line.startswith(("libpng", OPENCV_LOG_PREFIX))
+    ]
 
 
 def _decode_cv2(data: bytes, fmt: str) -> tuple[np.ndarray | None, list[str]]:
@@ -441,6 +448,21 @@ def _read_file(
 _FLOAT_SLACK = 1e-5
 
 
+def check_scale(image: np.ndarray, *, name: str | None = None) -> None:
+    """Refuse an image whose values have no known [0, 1] scale (see :func:`to_float`).
+
+    The check :func:`read_image` and :func:`to_float` make, on its own, for an
+    image that is transformed (resized, masked) before it is converted.
+
+    Raises
+    ------
+    ImageReadError
+        If the image is float with values outside [0, 1], a 32/64-bit integer, or
+        a signed integer with negative values.
+    """
+    _check_scale(np.asarray(image), _describe(name))
+
+
 def _check_scale(image: np.ndarray, what: str) -> None:
     """Refuse an image whose values have no known [0, 1] scale (see to_float)."""
     kind = image.dtype.kind
@@ -465,6 +487,16 @@ def _check_scale(image: np.ndarray, what: str) -> None:
             "the lowest histogram bin. Convert the images to uint16 or uint8, or to "
             "float in [0, 1] by dividing by their full-scale value (e.g. 4095 for "
             "12-bit data)."
+        )
+    if kind == "i" and image.min() < 0:
+        lo, hi = image.min(), image.max()
+        raise ImageReadError(
+            f"Cannot use {what}: it is {image.dtype} with negative values ({lo} to "
+            f"{hi}), which featcls's [0, 1] intensity scale (dtype maximum = 1) has "
+            "no place for. Shift every image by the same offset (e.g. "
+            f"{-int(np.iinfo(image.dtype).min)} to use the whole {image.dtype} range) "
+            "and save them unsigned, or convert them to float in [0, 1] by the "
+            "data's own full scale."
         )
 
 
@@ -549,9 +581,10 @@ def to_float(image: np.ndarray, *, name: str | None = None) -> np.ndarray:
     (``x * 257``) gives identical floats.
 
     Images whose scale is unknown are refused rather than guessed: float images
-    with values outside [0, 1] (a float TIFF of 0–1000) and 32- or 64-bit integer
-    images (12-bit data in int32). Dividing int32 by its maximum (2**31 - 1) or
-    clipping floats to [0, 1] would put every pixel in one histogram bin, and
+    with values outside [0, 1] (a float TIFF of 0–1000), 32- or 64-bit integer
+    images (12-bit data in int32) and signed images with negative values.
+    Dividing int32 by its maximum (2**31 - 1) or clipping floats to [0, 1] would
+    put every pixel in one histogram bin, and
     scaling each image by its own minimum and maximum would give each image its
     own scale: the same intensity would mean different things in different
     images, and intensity features would compare nothing. Only the user knows the
@@ -575,7 +608,8 @@ def to_float(image: np.ndarray, *, name: str | None = None) -> np.ndarray:
     TypeError
         If the dtype is not boolean, integer or float.
     ImageReadError
-        If the image is float with values outside [0, 1], or a 32/64-bit integer.
+        If the image is float with values outside [0, 1], a 32/64-bit integer, or
+        a signed integer with negative values.
 
     Examples
     --------

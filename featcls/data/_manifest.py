@@ -16,7 +16,49 @@ from featcls.data._validate import (
     finish_skipping,
 )
 
-__all__ = ["load_manifest"]
+__all__ = ["check_single_label", "load_manifest"]
+
+#: Separators of label lists in one cell ("16 0", "a;b").
+LIST_SEPARATORS = (" ", ";", ",", "|")
+
+
+def _is_part(token: str, singles: set[str]) -> bool:
+    return token in singles or token.isdigit()
+
+
+def check_single_label(y: np.ndarray, column: str, where: str) -> None:
+    """Stop when the label column holds lists of labels (a multi-label target).
+
+    Cells like ``"16 0"`` or ``"nucleus;cytosol"`` name several labels of one
+    sample. Read as they are, every combination would become a class of its own (a
+    plausible but wrong single-label task), so a column is refused when at least
+    two of its distinct values are lists over one separator whose every part is a
+    label on its own or a number. Class names with spaces whose words are not
+    labels themselves ("white blood cell") pass.
+
+    Raises
+    ------
+    ValueError
+        Naming the column, the separator and examples.
+    """
+    singles = {str(v) for v in np.unique(y)}
+    for sep in LIST_SEPARATORS:
+        lists = [
+            v
+            for v in singles
+            if sep in v and all(_is_part(t, singles) for t in v.split(sep) if t)
+        ]
+        if len(lists) >= 2:
+            shown = ", ".join(repr(v) for v in sorted(lists)[:3])
+            raise ValueError(
+                f"The label column {column!r} of {where} holds lists of labels "
+                f"separated by {sep!r} ({len(lists)} of its {len(singles)} distinct "
+                f"values, e.g. {shown}): a multi-label target, where each sample "
+                "has several labels. featcls compares single-label classifiers "
+                "only and would take every combination for a class of its own. "
+                "Give one label per image, or, if these values really are single "
+                "classes, rename them without the separator."
+            )
 
 
 def _read_csv(csv: Path, required: list[str], text_columns: list[str]) -> pd.DataFrame:
@@ -111,7 +153,9 @@ def load_manifest(
         If the CSV does not exist.
     ValueError
         If a named column is missing (the message lists the CSV's columns), the CSV
-        has no rows, ``on_error`` is invalid or nothing usable is left.
+        has no rows, ``on_error`` is invalid, nothing usable is left, or the label
+        column holds lists of labels (a multi-label target such as ``"16 0"``;
+        see :func:`check_single_label`).
     ImageReadError
         For the first unusable row, with ``on_error='raise'``.
     """
@@ -180,6 +224,7 @@ def load_manifest(
     y = None
     if label_col:
         y = np.asarray([_cell(v) for v in kept[label_col]], dtype=str)
+        check_single_label(y, label_col, f"manifest {str(csv)!r}")
     groups = None
     if group_col:
         groups = np.asarray([_cell(v) for v in kept[group_col]], dtype=str)

@@ -3,10 +3,12 @@
 libjpeg reports damaged data (``Corrupt JPEG data: 1909 extraneous bytes before
 marker 0xd9``, ``Premature end of JPEG file``) only as a warning printed to the
 process's standard error, and still returns an image; libpng prints ``libpng
-error: IDAT: CRC error`` before OpenCV returns nothing. Neither is visible to
-Python. :func:`decoder_messages` redirects file descriptor 2 to an in-memory file
-while decodes run, hands each decode the decoder lines printed during it, and
-writes every other line back to the real stderr, so nothing else is lost.
+error: IDAT: CRC error`` before OpenCV returns nothing, and OpenCV logs what its
+codecs refuse (``[ERROR:0@0.5] global grfmt_png.cpp:297 readHeader ...``). None of
+this is visible to Python. :func:`decoder_messages` redirects file descriptor 2 to
+an in-memory file while decodes run, hands each decode the decoder lines printed
+during it, and writes every other line back to the real stderr, so nothing else is
+lost.
 
 Descriptor 2 is one per process, so decodes in several threads share one
 redirect (they keep running in parallel). A decode that ran alone owns the lines
@@ -26,16 +28,21 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-__all__ = ["Capture", "decoder_messages"]
+__all__ = ["OPENCV_LOG_PREFIX", "Capture", "decoder_messages"]
 
-# libjpeg's warnings (jerror.h JWRN_*), libpng's errors and warnings.
+# libjpeg's warnings (jerror.h JWRN_*), libpng's errors and warnings, and OpenCV's
+# own log lines about what its image codecs read ("[ERROR:0@0.5] global
+# grfmt_png.cpp:297 readHeader ...", "[ WARN:0@0.1] global loadsave.cpp ...").
 _DECODER_LINE = re.compile(
     rb"^(?:libpng (?:error|warning)|Corrupt JPEG data|Premature end of JPEG file|"
     rb"Invalid SOS parameters|Inconsistent progression sequence|"
     rb"Unknown Adobe color transform|Warning: unknown JFIF revision|"
     rb"Warning: thumbnail image size|Application transferred too|"
-    rb"JPEG datastream contains no image|Bogus )"
+    rb"JPEG datastream contains no image|Bogus |"
+    rb"\[ ?(?:ERROR|WARN|INFO):[^\]]*\] global (?:grfmt_\w+|loadsave|bitstrm)\.cpp)"
 )
+#: How an OpenCV log line starts (not a decoder's own warning).
+OPENCV_LOG_PREFIX = "["
 
 
 @dataclass

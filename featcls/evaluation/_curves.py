@@ -16,26 +16,32 @@ def check_train_sizes(train_sizes) -> tuple[float, ...]:
     """The learning-curve sizes as sorted, distinct fractions ending with 1.0.
 
     ``train_sizes`` are fractions of each outer fold's training part, in
-    ``(0, 1]``; 1.0 (the whole training part, the comparison itself) is always
-    included.
+    ``(0, 1]`` (a list or a 1-D array); 1.0 (the whole training part, the
+    comparison itself) is always included.
 
     Raises
     ------
     ValueError
         If a size is not a number in ``(0, 1]`` or no size is given.
     """
-    if isinstance(train_sizes, (str, bytes)) or not isinstance(train_sizes, Sequence):
+    values = None
+    if not isinstance(train_sizes, (str, bytes, dict)):
+        try:
+            values = list(np.asarray(train_sizes, dtype=object).ravel())
+        except (TypeError, ValueError):
+            values = None
+    if values is None or np.ndim(train_sizes) != 1:
         raise ValueError(
             "train_sizes must be a list of fractions of each fold's training part, "
             f"in (0, 1], such as [0.1, 0.25, 0.5, 1.0]. Got {train_sizes!r}."
         )
     sizes = set()
-    for s in train_sizes:
-        ok = isinstance(s, numbers.Real) and not isinstance(s, bool)
+    for s in values:
+        ok = isinstance(s, numbers.Real) and not isinstance(s, (bool, np.bool_))
         if not (ok and math.isfinite(s) and 0 < s <= 1):
             raise ValueError(
                 "Every training size must be a fraction of the fold's training part "
-                f"in (0, 1] (1 is the whole part). Got {s!r} in {list(train_sizes)}."
+                f"in (0, 1] (1 is the whole part). Got {s!r} in {values}."
             )
         sizes.add(float(s))
     if not sizes:
@@ -68,9 +74,12 @@ def nested_subsets(
     """Stratified (grouped) training subsets of one fold, each inside the next.
 
     One random order of the training part's units (samples, or whole groups when
-    ``groups`` is given) is drawn per class; the subset for fraction ``f`` takes,
-    in every class, the first units of that order until they hold ``f`` of the
-    class's training samples (at least one unit per class). The orders are shared
+    ``groups`` is given, each counted in the class most of its samples have) is
+    drawn per class; the subset for fraction ``f`` takes, in every class, the
+    first units of that order until they hold ``f`` of the class's training
+    samples (at least one unit per class). With groups, a class that is no
+    group's majority is brought in by the first group, in one more random order,
+    that holds it. The orders are shared
     by all fractions, so a smaller subset is always contained in a larger one and
     the curves of all models are paired, subset by subset.
 
@@ -83,6 +92,7 @@ def nested_subsets(
     train = np.asarray(train)
     rng = np.random.default_rng(seed)
     units, labels = _strata(train, np.asarray(y, dtype=object), groups)
+    unit_order = rng.permutation(len(units))  # for classes no unit is labelled by
     orders = []
     for label in sorted(set(labels), key=str):
         idx = np.flatnonzero(labels == label)
@@ -99,8 +109,28 @@ def nested_subsets(
             # units until f of this class's samples are in (at least one unit)
             take = int(np.searchsorted(sizes, f * sizes[-1] - 1e-9)) + 1
             chosen += [units[i] for i in idx[: min(take, len(idx))]]
+        chosen += _missing_classes(chosen, units, unit_order, y)
         subsets.append(train[np.isin(train, np.concatenate(chosen))])
     return subsets
+
+
+def _missing_classes(chosen, units, unit_order, y) -> list[np.ndarray]:
+    """Units that bring in the classes ``chosen`` lacks, first in ``unit_order``.
+
+    Grouped data only: a class that is no group's majority has no order of its own.
+    """
+    y = np.asarray(y, dtype=object)
+    have = set(y[np.concatenate(chosen)])
+    wanted = set(y[np.concatenate(units)]) - have
+    extra = []
+    for i in unit_order:
+        found = set(y[units[i]]) & wanted
+        if found:
+            extra.append(units[i])
+            wanted -= found
+        if not wanted:
+            break
+    return extra
 
 
 _STATUS = Path("/proc/self/status")

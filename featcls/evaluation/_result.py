@@ -465,6 +465,25 @@ class ComparisonResult:
         """``"images"`` for a model fitted on pixels (CNN-based), or ``"features"``."""
         return self.model_info.get(model, {}).get("input", "features")
 
+    def test_fraction(self, fraction: float = 1.0) -> float:
+        """Share of the test part in training + test part, for the corrected t-test.
+
+        ``n_test / (n_test + n_train)`` averaged over the folds, with the training
+        size of the fits at ``fraction`` of the training parts (the corrected
+        resampled t-test inflates the variance by ``n_test / n_train``). Where
+        training sizes were not kept (results written before), ``n_test`` over
+        the number of samples for the whole parts, NaN for a subset.
+        """
+        n_test = float(np.mean([len(f["test"]) for f in self.folds]))
+        sizes = [
+            r.train_size
+            for r in self.records + self.curve_records
+            if r.fraction == fraction and r.train_size
+        ]
+        if sizes:
+            return n_test / (n_test + float(np.mean(sizes)))
+        return n_test / len(self.y) if fraction == 1 else math.nan
+
     def learning_curve(self, metric: str = "f1_macro") -> pd.DataFrame:
         """Per model and training fraction: ``metric`` over the folds.
 
@@ -538,9 +557,8 @@ class ComparisonResult:
             both = pa.index.intersection(pb.index)
             va = pa.loc[both, metric].to_numpy(float)
             vb = pb.loc[both, metric].to_numpy(float)
-            n_test = pa.loc[both, "n_test"].mean()
             train = pa.loc[both, "train_size"].mean()
-            test_fraction = n_test / (n_test + train) if train > 0 else 0.5
+            test_fraction = self.test_fraction(fraction)
             mean, _, p = corrected_ttest(va, vb, test_fraction)
             low, high = corrected_interval(va, vb, test_fraction)
             rows.append(
@@ -676,8 +694,7 @@ class ComparisonResult:
         """
         frame = self.to_frame(curves=False).set_index(["model", "repeat", "fold"])
         frame = frame[metric]
-        n = len(self.y)
-        test_fraction = float(np.mean([len(f["test"]) for f in self.folds])) / n
+        test_fraction = self.test_fraction()
         rows = []
         for a, b in combinations(self.models, 2):
             pa, pb = frame.loc[a], frame.loc[b]
@@ -735,13 +752,24 @@ class ComparisonResult:
         return out[:k]
 
     def errors(self) -> pd.DataFrame:
-        """Failed (model, repeat, fold) with their tracebacks."""
+        """Failed fits with their tracebacks: (model, repeat, fold, fraction).
+
+        ``fraction`` is 1 for a fit on the whole training part and smaller for a
+        learning curve's fit on a subset.
+        """
         rows = [
-            {"model": r.model, "repeat": r.repeat, "fold": r.fold, "error": r.error}
-            for r in self.records
+            {
+                "model": r.model,
+                "repeat": r.repeat,
+                "fold": r.fold,
+                "fraction": r.fraction,
+                "error": r.error,
+            }
+            for r in self.records + self.curve_records
             if r.error is not None
         ]
-        return pd.DataFrame(rows, columns=["model", "repeat", "fold", "error"])
+        columns = ["model", "repeat", "fold", "fraction", "error"]
+        return pd.DataFrame(rows, columns=columns)
 
     def summary(self, metric: str = "f1_macro") -> str:
         """The leaderboard as aligned text (what the CLI prints).

@@ -23,25 +23,39 @@ def _best(board, result, kind: str, metric: str):
     return models[0] if models else None
 
 
-def _paired(result, a: str, b: str, metric: str):
-    """Mean difference a − b, its interval, p and the number of paired folds."""
-    frame = (
-        result.to_frame(curves=False)
-        .set_index(["model", "repeat", "fold"])
-        .sort_index()
-    )
+def _paired(result, a: str, b: str, metric: str) -> dict:
+    """The two models on the folds where both produced scores.
+
+    Their means there, the difference a − b with its interval and p, and the
+    number of folds used and in all.
+    """
+    frame = result.to_frame(curves=False).set_index(["model", "repeat", "fold"])
+    frame = frame.sort_index()
     pa, pb = frame.loc[a], frame.loc[b]
     both = pa.index.intersection(pb.index)
     va, vb = pa.loc[both, metric].to_numpy(float), pb.loc[both, metric].to_numpy(float)
-    n_test = np.mean([len(f["test"]) for f in result.folds])
-    test_fraction = n_test / len(result.y)
+    ok = np.isfinite(va) & np.isfinite(vb)
+    test_fraction = result.test_fraction()
     mean, _, p = corrected_ttest(va, vb, test_fraction)
     low, high = corrected_interval(va, vb, test_fraction)
-    return mean, low, high, p, int(np.isfinite(va - vb).sum())
+    return {
+        "a": float(va[ok].mean()) if ok.any() else np.nan,
+        "b": float(vb[ok].mean()) if ok.any() else np.nan,
+        "mean": mean,
+        "low": low,
+        "high": high,
+        "p": p,
+        "k": int(ok.sum()),
+        "folds": len(result.folds),
+    }
 
 
 def _seconds(value: float) -> str:
     return f"{value:.2g} s" if value < 10 else f"{value:.0f} s"
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:.1f}×" if ratio < 10 else f"{ratio:.0f}×"
 
 
 def _cost(result, a: str, b: str) -> str:
@@ -51,14 +65,15 @@ def _cost(result, a: str, b: str) -> str:
         return ""
     ratio = ta / tb
     if ratio >= 1.5:
-        how = f"{ratio:.0f}× as long"
+        how = f"{_times(ratio)} as long"
     elif ratio <= 1 / 1.5:
-        how = f"{1 / ratio:.0f}× less time"
+        how = f"{_times(1 / ratio)} less time"
     else:
         how = "about as long"
     extraction = result.timing.get("features")
     shared = (
-        f"; the features took {_seconds(extraction)} once, for all feature models"
+        "; feature extraction, shared by the feature models, took "
+        f"{_seconds(extraction)} in all"
         if extraction is not None and math.isfinite(extraction)
         else ""
     )
@@ -66,6 +81,10 @@ def _cost(result, a: str, b: str) -> str:
         f" Training {a} took {_seconds(ta)} per fold against {_seconds(tb)} for "
         f"{b} ({how}{shared})."
     )
+
+
+def _kind(d: float) -> str:
+    return "the CNN-based model" if d > 0 else "the feature model"
 
 
 def _curves(result, metric: str) -> str:
@@ -79,35 +98,46 @@ def _curves(result, metric: str) -> str:
         return ""
     sizes = gaps["train_size"].to_numpy(float)
     diff = gaps["mean_diff"].to_numpy(float)
+    p = gaps["p_corrected_t"].to_numpy(float)
     low, high = f"{sizes.min():.0f}", f"{sizes.max():.0f}"
+    # A size where the two are level (equal means) leads neither way.
+    sign = np.where(np.abs(diff) < 1e-9, 0.0, np.sign(diff))
+    leads = [i for i in range(len(sign)) if sign[i] != 0]
     crossings = [
-        i for i in range(1, len(gaps)) if np.sign(diff[i - 1]) * np.sign(diff[i]) < 0
+        b for a, b in zip(leads, leads[1:], strict=False) if sign[a] != sign[b]
     ]
-
-    def kind(d: float) -> str:
-        return "the CNN-based model" if d > 0 else "the feature model"
-
-    last = kind(diff[-1])
+    end = f"at {high} images "
+    if sign[-1] == 0:
+        end += "the two are level"
+    else:
+        tested = f"p = {p[-1]:.2g}" if np.isfinite(p[-1]) else "not tested"
+        if np.isfinite(p[-1]) and p[-1] >= ALPHA:
+            tested += ", not significant"
+        end += f"{_kind(diff[-1])} is ahead in mean ({tested})"
+    where = "best model of each kind at each size"
     if len(crossings) == 1:
-        i = crossings[0]
-        first = kind(diff[i - 1])
+        b = crossings[0]
+        a = leads[leads.index(b) - 1]
         return (
-            f" The learning curves cross between {sizes[i - 1]:.0f} and "
-            f"{sizes[i]:.0f} training images: {first} ahead below, {last} above "
-            "(best model of each kind at each size)."
+            f" The learning curves cross between {sizes[a]:.0f} and {sizes[b]:.0f} "
+            f"training images ({where}): {_kind(diff[a])} is ahead in mean below, "
+            f"{_kind(diff[b])} from {sizes[b]:.0f} images on; {end}."
         )
     if crossings:
         return (
-            f" The lead changes {len(crossings)} times within the sizes measured "
-            f"({low}–{high} training images), so the curves do not settle on a "
-            f"crossing; at {high} images {last} is ahead."
+            f" The lead changes {len(crossings)} times between {low} and {high} "
+            f"training images ({where}), so the curves do not settle on a "
+            f"crossing; {end}."
         )
+    if not leads:
+        return f" The two are level at every size measured ({low}–{high} images)."
     slope = float(np.polyfit(np.log2(sizes), diff, 1)[0])
     return (
-        f" The learning curves do not cross within the sizes measured ({low}–{high} "
-        f"training images): {last} stays ahead, and the difference changes by "
-        f"{slope:+.3f} per doubling of the training data over that range (a trend "
-        f"within the sizes measured, not a forecast beyond {high} images)."
+        f" The learning curves do not cross between {low} and {high} training "
+        f"images ({where}): {_kind(diff[leads[0]])} is ahead in mean wherever they "
+        f"differ, and the difference changes by {slope:+.3f} per doubling of the "
+        f"training data over that range, {end} (a trend within the sizes "
+        f"measured, not a forecast beyond {high} images)."
     )
 
 
@@ -136,34 +166,48 @@ def verdict(result, metric: str = "f1_macro") -> str:
     cnn = _best(board, result, "images", metric)
     feat = _best(board, result, "features", metric)
     if cnn is None or feat is None:
-        have, missing = ("CNN-based", "feature") if feat is None else ("feature", "CNN")
+        missing = "images" if cnn is None else "features"
+        kind = "CNN-based" if cnn is None else "feature"
+        compared = [m for m in result.models if result.model_input(m) == missing]
         best = cnn or feat
         if best is None:
             return "No model produced scores, so there is no answer: see the errors."
+        why = (
+            f"{', '.join(compared)} failed on every fold (see the errors)"
+            if compared
+            else f"no {kind} model was compared"
+        )
         return (
-            f"Only {have} models produced scores; the best is {best} "
-            f"({board.loc[best, metric]:.3f} {name}). Compare a {missing} model "
-            "on the same folds to answer whether a CNN does better."
+            f"There is no answer to whether a CNN does better here: {why}. The "
+            f"best model is {best} ({board.loc[best, metric]:.3f} {name})."
         )
-    sa, sb = board.loc[cnn, metric], board.loc[feat, metric]
+    pair = _paired(result, cnn, feat, metric)
+    if pair["k"] == 0:
+        return (
+            f"{cnn} and {feat} never produced scores on the same fold, so they "
+            "cannot be compared: see the errors."
+        )
     text = (
-        f"The best CNN-based model, {cnn}, scores {sa:.3f} {name} and the best "
-        f"feature model, {feat}, {sb:.3f}."
+        f"The best CNN-based model, {cnn}, scores {pair['a']:.3f} {name} and the "
+        f"best feature model, {feat}, {pair['b']:.3f}"
     )
-    mean, low, high, p, k = _paired(result, cnn, feat, metric)
-    if k < 2 or not math.isfinite(p):
+    if pair["k"] < pair["folds"]:
         text += (
-            f" The difference ({cnn} − {feat}) is {mean:+.3f} on {k} paired "
-            "split(s); with fewer than two folds it cannot be tested."
+            f", on the {pair['k']} of {pair['folds']} folds where both produced "
+            "scores (the other fits failed: see the errors)"
         )
+    text += "."
+    diff = f" The difference ({cnn} − {feat}) is {pair['mean']:+.3f}"
+    if pair["k"] < 2 or not math.isfinite(pair["p"]):
+        text += f"{diff} on a single split, which cannot be tested."
     else:
         text += (
-            f" The difference ({cnn} − {feat}) is {mean:+.3f} (95 % interval "
-            f"[{low:+.3f}, {high:+.3f}] over {k} paired folds; corrected resampled "
-            f"t-test p = {p:.2g}): "
+            f"{diff} (95 % interval [{pair['low']:+.3f}, {pair['high']:+.3f}] over "
+            f"{pair['k']} paired folds; corrected resampled t-test "
+            f"p = {pair['p']:.2g}): "
         )
-        if p < ALPHA:
-            better = cnn if mean > 0 else feat
+        if pair["p"] < ALPHA:
+            better = cnn if pair["mean"] > 0 else feat
             text += f"{better} is significantly better at the 5 % level."
         else:
             text += (

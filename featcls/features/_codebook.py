@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.cluster import MiniBatchKMeans
 from threadpoolctl import threadpool_limits
 
-from featcls._validation import NumberInterval
+from featcls._validation import RANDOM_STATE, NumberInterval
 from featcls.features._base import FeatureFamily
 
 __all__ = ["VLADFeatures"]
@@ -72,7 +72,7 @@ class VLADFeatures(FeatureFamily):
         "n_words": [NumberInterval(Integral, 2, None, closed="left")],
         "max_descriptors": [NumberInterval(Integral, 2, None, closed="left")],
         "power": [NumberInterval(Real, 0, None, closed="neither")],
-        "random_state": ["random_state"],
+        "random_state": [RANDOM_STATE, np.random.RandomState, None],
     }
 
     def __init__(

@@ -142,7 +142,7 @@ class Extraction(TransformerMixin, BaseEstimator):
         "crop": ["boolean"],
         "margin": [NumberInterval(Real, 0, None, closed="left")],
         "mask_out": ["boolean"],
-        "n_jobs": [Integral, None],
+        "n_jobs": [NumberInterval(Integral, None, None, closed="neither"), None],
         "chunk_size": [NumberInterval(Integral, 1, None, closed="left")],
         "cache_dir": [str, os.PathLike, None],
         "progress": ["boolean", None],
@@ -200,7 +200,9 @@ class Extraction(TransformerMixin, BaseEstimator):
             self.channel_names_ = _FIXED_CHANNELS[self.channels]
         else:
             first = table["image"].iloc[0]
-            image = first if isinstance(first, np.ndarray) else read_image(first)
+            # Checked as transform checks it (an array too: dtype, NaN, scale), so a
+            # bad first image gets the same ImageReadError, naming the sample.
+            image = read_image(first, name=_label(first, table.index[0]))
             from featcls.data import to_float
 
             self.channel_names_ = tuple(split_channels(to_float(image), "channels")[1])

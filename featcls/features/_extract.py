@@ -20,6 +20,7 @@ import numpy as np
 from featcls.data import (
     auto_mask,
     check_image,
+    check_scale,
     prepare_image,
     read_image,
     read_mask,
@@ -108,6 +109,8 @@ def load_sample(image_src: Any, mask_src: Any, config: ExtractionConfig, name: s
     """
     if isinstance(image_src, np.ndarray):
         image = check_image(image_src, name=name)
+        # before resizing or masking can hide values outside the scale
+        check_scale(image, name=name)
     else:
         image = read_image(image_src)
     mask = None

@@ -462,6 +462,10 @@ def _lbp_batch(
 
     centre = image[r0:r1, c0:c1]
     margin = _TIE_MARGIN * largest
+    if bh * bw == 1:
+        # OpenCV takes a 1×1 array for a scalar and refuses "scalar op scalar": a
+        # one-pixel object compares with an array (the float32 it converts to).
+        margin = np.full((1, 1), margin, np.float32)
     # The centres whose codes count, NaN elsewhere: no neighbour is near a NaN.
     if where is None:
         counted = centre

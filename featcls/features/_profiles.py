@@ -24,10 +24,16 @@ class _RingFamily(FeatureFamily):
 
     _parameter_constraints: dict = {
         "n_rings": [NumberInterval(Integral, 1, None, closed="left")],
-        "extent": [NumberInterval(Real, 0, None, closed="neither")],
+        # Checked in _check_params: it is ignored (any value) with ring_width.
+        "extent": "no_validation",
         "ring_width": [NumberInterval(Real, 0, None, closed="neither"), None],
         "region": [StrOptions({"object", "image"})],
     }
+    _EXTENT = NumberInterval(Real, 0, None, closed="neither")
+
+    def _check_params(self) -> None:
+        if self.ring_width is None and not self._EXTENT.is_satisfied_by(self.extent):
+            raise invalid(self, "extent", f"{self._EXTENT} (or set ring_width)")
 
     def _rings(self, geometry):
         """The :class:`~featcls.features._context.Rings` of these settings.
@@ -164,6 +170,7 @@ class EdgeProfile(_RingFamily):
         self.canny_high = canny_high
 
     def _check_params(self) -> None:
+        super()._check_params()
         if self.canny_high < self.canny_low:
             raise invalid(self, "canny_high", f">= 'canny_low' ({self.canny_low!r})")
 

@@ -639,6 +639,12 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         ``torch.load(weights_only=True)``, which executes no code.
         """
         check_is_fitted(self, "module_")
+        if self._extra_inputs is not None or getattr(self, "n_extra_", 0):
+            raise ValueError(
+                "This network was trained with hand-crafted feature inputs (the "
+                "network of a FusionClassifier) and cannot be used without them: "
+                "save the FusionClassifier instead."
+            )
         return write_model(self, path)
 
     @classmethod

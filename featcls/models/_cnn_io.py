@@ -26,8 +26,11 @@ _FILE_FORMAT = "featcls-cnn"
 #: 2: LipNet's second block became a strided convolution (version-1 LipNet weights
 #: do not fit the current network).
 #: 3: a FusionClassifier's parameters are ``{"cnn": <CNNClassifier parameters>}``
-#: (version 2 stored the CNN parameters flat, beside nothing else).
+#: (version 2 stored the CNN parameters flat). CNNClassifier files did not change
+#: and are still written as version 2, so that an older featcls reads them.
 FILE_VERSION = 3
+#: The version each estimator's files are written with.
+_WRITTEN_VERSION = {"CNNClassifier": 2, "FusionClassifier": 3}
 
 
 def cpu_state(module) -> dict:
@@ -54,7 +57,7 @@ def write_model(
     path = check_model_path(path, torch_model=True)
     payload = {
         "format": _FILE_FORMAT,
-        "version": FILE_VERSION,
+        "version": _WRITTEN_VERSION.get(estimator or type(est).__name__, FILE_VERSION),
         "estimator": estimator or type(est).__name__,
         "params": est.get_params(deep=False) if params is None else params,
         "fitted": {
@@ -138,6 +141,11 @@ def restore_network(model: Any, payload: dict, path: str | Path) -> Any:
             f"{payload.get('version', 0)}), whose layers differ from the current "
             "LipNet; its weights cannot be loaded. Retrain the model with this "
             "featcls (or load it with the featcls that saved it)."
+        )
+    if fitted["network"].get("n_extra") and model._extra_inputs is None:
+        raise ValueError(
+            f"'{path}' holds a network with hand-crafted feature inputs but no "
+            "features to feed them; it cannot predict."
         )
     model.classes_ = np.asarray(fitted["classes"], dtype=fitted["classes_dtype"])
     model.network_params_ = dict(fitted["network"])

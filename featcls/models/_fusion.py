@@ -133,7 +133,8 @@ class FusionClassifier(ClassifierMixin, BaseEstimator):
     ----------
     cnn : CNNClassifier, default=None
         The network and how it is trained; None means ``CNNClassifier()``. A clone
-        is trained with the feature branch added.
+        is trained with the feature branch added. Give one to set or search its
+        parameters through this model (``cnn__lr`` needs a ``cnn`` to set).
     features : FeatureExtractor or transformer, default=None
         Maps the sample table to a feature matrix (fit/transform);
         None means ``FeatureExtractor()``.

@@ -26,7 +26,7 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from featcls._validation import NumberInterval
+from featcls._validation import RANDOM_STATE, NumberInterval
 
 __all__ = ["SVMClassifier"]
 
@@ -163,7 +163,7 @@ class SVMClassifier(ClassifierMixin, BaseEstimator):
         ],
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "calibration_cv": [NumberInterval(Integral, 2, None, closed="left")],
-        "random_state": ["random_state"],
+        "random_state": [RANDOM_STATE, np.random.RandomState, None],
     }
 
     def __init__(

@@ -15,7 +15,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from featcls._validation import NumberInterval
+from featcls._validation import RANDOM_STATE, NumberInterval
 
 __all__ = ["XGBoostClassifier"]
 
@@ -31,6 +31,7 @@ class XGBoostClassifier(ClassifierMixin, BaseEstimator):
     ----------
     n_estimators : int, default=300
     max_depth : int, default=4
+        0 for no limit.
     learning_rate : float, default=0.05
     subsample : float, default=0.8
     colsample_bytree : float, default=0.5
@@ -54,14 +55,15 @@ class XGBoostClassifier(ClassifierMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "n_estimators": [NumberInterval(Integral, 1, None, closed="left")],
-        "max_depth": [NumberInterval(Integral, 1, None, closed="left")],
+        # 0: no depth limit (XGBoost's meaning, with the hist method).
+        "max_depth": [NumberInterval(Integral, 0, None, closed="left")],
         "learning_rate": [NumberInterval(Real, 0, None, closed="neither")],
         "subsample": [NumberInterval(Real, 0, 1, closed="right")],
         "colsample_bytree": [NumberInterval(Real, 0, 1, closed="right")],
         "max_bin": [NumberInterval(Integral, 2, None, closed="left")],
         "class_weight": [StrOptions({"balanced"}), dict, None],
-        "n_jobs": [Integral, None],
-        "random_state": ["random_state"],
+        "n_jobs": [NumberInterval(Integral, None, None, closed="neither"), None],
+        "random_state": [RANDOM_STATE, np.random.RandomState, None],
     }
 
     def __init__(

@@ -128,9 +128,9 @@ def timings_section(facts: Facts) -> dict:
 
 
 def errors_section(facts: Facts) -> dict:
-    """Every failed (model, repeat, fold) with its traceback."""
+    """Every failed fit with its traceback (learning-curve fits included)."""
     rows = []
-    for r in facts.result.records:
+    for r in facts.result.records + facts.result.curve_records:
         if r.error is None:
             continue
         lines = [line for line in str(r.error).strip().splitlines() if line.strip()]
@@ -139,6 +139,9 @@ def errors_section(facts: Facts) -> dict:
                 "model": r.model,
                 "repeat": r.repeat,
                 "fold": r.fold,
+                "subset": f"{r.fraction:.0%} of its training part"
+                if r.fraction < 1
+                else "",
                 "summary": lines[-1].strip() if lines else "error",
                 "traceback": str(r.error),
             }

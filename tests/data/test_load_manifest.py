@@ -153,3 +153,27 @@ def test_csv_problems(tmp_path, manifest):
         load_manifest(manifest[0], image_col="file", label_col="file")
     with pytest.raises(ValueError, match="on_error must be 'raise' or 'skip'"):
         load_manifest(manifest[0], on_error="warn")
+
+
+def test_a_column_of_label_lists_is_refused_not_read_as_combinations(manifest):
+    csv, table = manifest
+    # a protein-atlas style target: several localisations per image
+    lists = ["16 0", "0", "7 1 2 0", "1", "16", "2 0", "7"]
+    table["Target"] = [lists[i % len(lists)] for i in range(len(table))]
+    table.to_csv(csv, index=False)
+    with pytest.raises(
+        ValueError,
+        match=r"The label column 'Target' of manifest .* holds lists of labels "
+        r"separated by ' ' \(3 of its 7 distinct values, e\.g\. '16 0', '2 0', "
+        r"'7 1 2 0'\): a multi-label target",
+    ):
+        _load(csv, label_col="Target")
+
+
+def test_class_names_with_spaces_are_not_label_lists(manifest):
+    csv, table = manifest
+    names = ["white blood cell", "red blood cell", "platelet", "1 2"]
+    table["cls"] = [names[i % len(names)] for i in range(len(table))]
+    table.to_csv(csv, index=False)
+    data = _load(csv)
+    assert sorted(set(data.y)) == sorted(names)

@@ -1,6 +1,7 @@
 """Learning curves on the outer folds, the cost of each model and the verdict."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -170,24 +171,25 @@ def test_the_curve_of_a_model_that_learns_overtakes_and_the_verdict_says_so(code
     assert gaps["mean_diff"].iloc[0] < 0 < gaps["mean_diff"].iloc[-1]
     text = result.verdict()
     assert "The learning curves cross between" in text
-    assert "the feature model ahead below, the CNN-based model above" in text
+    assert "the feature model is ahead in mean below, the CNN-based model from" in text
 
 
 def test_a_lead_that_changes_twice_is_not_called_a_crossing(coded):
     result = _compare(coded, needs=25, forgets=45, train_sizes=[0.25, 0.5])
     assert list(np.sign(result.curve_gaps()["mean_diff"])) == [-1, 1, -1]
     text = result.verdict()
-    assert "The lead changes 2 times within the sizes measured" in text
-    assert "at 60 images the feature model is ahead" in text
+    assert re.search(r"The lead changes 2 times between \d+ and 60 training", text)
+    assert "at 60 images the feature model is ahead in mean (p = " in text
     assert "cross between" not in text
 
 
 def test_no_crossing_is_stated_with_the_range_and_the_trend(coded):
     result = _compare(coded, needs=10**6, train_sizes=[0.25, 0.5])
     text = result.verdict()
-    assert "do not cross within the sizes measured" in text
+    assert re.search(r"do not cross between \d+ and 60 training images", text)
     assert "per doubling of the training data" in text
-    assert "the feature model stays ahead" in text
+    assert "the feature model is ahead in mean wherever they differ" in text
+    assert "not a forecast beyond 60 images" in text
 
 
 def test_curves_survive_json_and_older_files_still_load(coded, tmp_path):
@@ -232,7 +234,10 @@ def test_a_verdict_needs_both_kinds_of_model(coded):
         features=FeatureExtractor(families=FAMILIES),
         importance=False,
     )
-    assert result.verdict().startswith("Only feature models produced scores")
+    assert result.verdict().startswith(
+        "There is no answer to whether a CNN does better here: no CNN-based model "
+        "was compared."
+    )
 
 
 # -- a real CNN ----------------------------------------------------------------------
@@ -282,7 +287,109 @@ def test_a_cnn_that_needs_data_ends_ahead_of_a_weak_feature_model():
     assert curve["cnn", 1.0] > curve["brightness", 1.0] + 0.08
     text = result.verdict()
     assert (
-        "the CNN-based model above" in text
-        or "the CNN-based model stays ahead" in text
-        or "the CNN-based model is ahead" in text
+        "the CNN-based model from" in text
+        or "the CNN-based model is ahead in mean wherever" in text
     )
+
+
+# -- what the review of the first version found ------------------------------------
+def _gaps(diffs, p=0.01):
+    sizes = [20.0 * 2**i for i in range(len(diffs))]
+    return pd.DataFrame(
+        {
+            "train_size": sizes,
+            "mean_diff": diffs,
+            "p_corrected_t": [p] * len(diffs),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("diffs", "says", "never"),
+    [
+        ([-0.05, 0.0, 0.04], "cross between 20 and 80 training images", "level at"),
+        ([-0.05, 0.04, 0.0], "at 80 images the two are level", "stays ahead"),
+        (
+            [0.05, 0.04, 0.0],
+            "the CNN-based model is ahead in mean wherever",
+            "curves cross",
+        ),
+        ([0.0, 0.0, 0.0], "The two are level at every size measured", "ahead"),
+    ],
+)
+def test_a_level_size_is_neither_a_lead_nor_a_crossing(diffs, says, never):
+    from types import SimpleNamespace
+
+    from featcls.evaluation._verdict import _curves
+
+    fake = SimpleNamespace(curve_records=[None], curve_gaps=lambda m: _gaps(diffs))
+    text = _curves(fake, "f1_macro")
+    assert says in text and never not in text
+
+
+def test_an_untested_lead_is_said_to_be_not_significant():
+    from types import SimpleNamespace
+
+    from featcls.evaluation._verdict import _curves
+
+    fake = SimpleNamespace(
+        curve_records=[None], curve_gaps=lambda m: _gaps([-0.1, 0.1], p=0.3)
+    )
+    assert "is ahead in mean (p = 0.3, not significant)" in _curves(fake, "f1_macro")
+
+
+class FailsWithSampleZero(LearnsWithData):
+    """Fails on every fold whose training part holds sample 0."""
+
+    def fit(self, X, y):
+        if 0 in X.index:
+            raise RuntimeError("told to fail")
+        return super().fit(X, y)
+
+
+def test_failed_folds_are_said_and_the_scores_quoted_on_the_common_folds(coded):
+    X, y = coded
+    result = compare(
+        {"logreg": build_model("logreg"), "image": FailsWithSampleZero(needs=1)},
+        X,
+        y,
+        cv=3,
+        features=FeatureExtractor(families=FAMILIES),
+        importance=False,
+    )
+    text = result.verdict()
+    assert "on the 1 of 3 folds where both produced scores" in text
+    assert "single split, which cannot be tested" in text
+    frame = result.to_frame()
+    ran = frame.loc[frame["error"].isna() & (frame["model"] == "image"), "fold"]
+    logreg = frame.loc[
+        (frame["model"] == "logreg") & frame["fold"].isin(ran), "f1_macro"
+    ].mean()
+    assert f"logreg, {logreg:.3f}" in text
+
+
+def test_failed_curve_fits_are_errors_too(coded):
+    X, y = coded
+    result = compare(
+        {"logreg": build_model("logreg"), "image": FailsWithSampleZero(needs=1)},
+        X,
+        y,
+        cv=3,
+        train_sizes=[0.5],
+        features=FeatureExtractor(families=FAMILIES),
+        importance=False,
+    )
+    errors = result.errors()
+    assert set(errors["fraction"]) <= {0.5, 1.0} and (errors["fraction"] < 1).any()
+
+
+def test_train_sizes_may_be_an_array_and_grouped_subsets_keep_every_class():
+    assert check_train_sizes(np.linspace(0.25, 1, 4)) == (0.25, 0.5, 0.75, 1.0)
+    with pytest.raises(ValueError, match="train_sizes must be a list"):
+        check_train_sizes(np.ones((2, 2)))
+    # class c is no group's majority: it still comes into the smallest subset
+    y = np.array(["a"] * 3 + ["c"] * 2 + ["a"] * 36 + ["b"] * 40, dtype=object)
+    groups = np.repeat(np.arange(20), [5] + [4] * 19)
+    for seed in range(10):
+        small = nested_subsets(np.arange(81), y, groups, (0.1, 1.0), seed)[0]
+        assert set(y[small]) == {"a", "b", "c"}

@@ -35,6 +35,8 @@ def test_parameter_constraints_cover_exactly_the_init_parameters(cls):
     init = inspect.signature(cls.__init__).parameters
     assert set(cls._parameter_constraints) == set(init) - {"self"}
     for constraints in cls._parameter_constraints.values():
+        if constraints == "no_validation":  # checked by the family itself
+            continue
         for constraint in constraints:
             make_constraint(constraint)  # a constraint scikit-learn knows
     cls()._validate_params()  # the defaults are valid
@@ -143,3 +145,12 @@ def test_boundary_values_are_accepted(cls, params, n_names):
     family = cls(**params)
     family.validate()
     assert len(family.feature_names()) == n_names
+
+
+def test_extent_is_ignored_with_a_ring_width_and_checked_without():
+    from featcls.features import EdgeProfile, RadialProfile
+
+    for family in (RadialProfile, EdgeProfile):
+        assert family(ring_width=2.0, extent=None).feature_names()
+        with pytest.raises(ValueError, match=r"'extent' .*\(or set ring_width\)"):
+            family(extent=0).validate()

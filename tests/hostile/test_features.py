@@ -29,17 +29,10 @@ import pytest
 
 from featcls import FeatureExtractor
 from featcls.exceptions import FeatureWarning
+from tests.hostile.corpus import textured
 
 # --------------------------------------------------------------------------------------
 # The generated corpus
-
-
-def _textured(seed: int, size: int = 48) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:size, :size]
-    disk = (yy - size / 2) ** 2 + (xx - size / 2) ** 2 <= (size / 3) ** 2
-    image = 0.25 + 0.4 * disk + 0.05 * np.sin(xx / 3) + 0.04 * rng.random(disk.shape)
-    return (np.clip(image, 0, 1) * 255).astype(np.uint8)
 
 
 def _ring(size: int = 48) -> tuple[np.ndarray, np.ndarray]:
@@ -47,19 +40,19 @@ def _ring(size: int = 48) -> tuple[np.ndarray, np.ndarray]:
     yy, xx = np.mgrid[:size, :size]
     r2 = (yy - size / 2) ** 2 + (xx - size / 2) ** 2
     mask = (r2 <= (size / 2.5) ** 2) & (r2 >= (size / 4) ** 2)
-    return _textured(1, size), mask
+    return textured(1, size), mask
 
 
 def _line(size: int = 48) -> tuple[np.ndarray, np.ndarray]:
     """A one-pixel-high object: no vertical or diagonal pixel pairs at all."""
     mask = np.zeros((size, size), bool)
     mask[size // 2, 5:-5] = True
-    return _textured(2, size), mask
+    return textured(2, size), mask
 
 
 def _black_object(size: int = 48) -> tuple[np.ndarray, np.ndarray]:
     """An object whose pixels are all 0: intensity moments are undefined."""
-    image = _textured(3, size)
+    image = textured(3, size)
     mask = np.zeros((size, size), bool)
     mask[10:30, 12:34] = True
     image[mask] = 0
@@ -70,7 +63,7 @@ def _speck(size: int = 48) -> tuple[np.ndarray, np.ndarray]:
     """A 3×3 object between the VLAD grid points: no keypoint inside it."""
     mask = np.zeros((size, size), bool)
     mask[1:4, 1:4] = True
-    return _textured(4, size), mask
+    return textured(4, size), mask
 
 
 def _small_vlad():
@@ -104,7 +97,7 @@ def _extract(fx, table):
 
 
 def test_empty_inner_rings_warn_and_name_the_sample():
-    table = _table([(_textured(0), None), _ring()])
+    table = _table([(textured(0), None), _ring()])
     fx = FeatureExtractor(families=["radial", "edges"])
     values, messages = _extract(fx, table)
     assert np.isnan(values[1]).any() and not np.isnan(values[0]).any()
@@ -122,7 +115,7 @@ def test_no_pixel_pairs_at_a_haralick_distance_warn():
 
 
 def test_full_mask_background_statistics_warn_and_say_they_are_always_nan():
-    images = [_textured(seed) for seed in range(3)]
+    images = [textured(seed) for seed in range(3)]
     fx = FeatureExtractor(families=["intensity", "snr"], mask="full")
     values, messages = _extract(fx, images)
     names = list(fx.get_feature_names_out())
@@ -136,7 +129,7 @@ def test_full_mask_background_statistics_warn_and_say_they_are_always_nan():
 
 
 def test_black_object_and_masked_out_background_warn():
-    table = _table([_black_object(), (_textured(5), None)])
+    table = _table([_black_object(), (textured(5), None)])
     fx = FeatureExtractor(families=["moments", "intensity"], mask_out=True)
     values, messages = _extract(fx, table)
     assert np.isnan(values[0]).any()
@@ -146,7 +139,7 @@ def test_black_object_and_masked_out_background_warn():
 
 
 def test_vlad_without_keypoints_in_the_object_warns():
-    table = _table([(_textured(s), None) for s in range(3)] + [_speck()])
+    table = _table([(textured(s), None) for s in range(3)] + [_speck()])
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
         fx = FeatureExtractor(families=[_small_vlad()]).fit(table.iloc[:3])
@@ -159,14 +152,14 @@ def test_vlad_without_keypoints_in_the_object_warns():
 def test_every_nan_in_a_hostile_corpus_is_announced():
     """Whatever the reason, a sample with a NaN feature is named by some warning."""
     samples = [
-        (_textured(0), None),
+        (textured(0), None),
         _ring(),
         _line(),
         _black_object(),
         _speck(),
         (np.full((48, 48), 128, np.uint8), None),  # constant
         (np.zeros((2, 9), np.uint8), None),  # too small
-        (_textured(6), np.zeros((48, 48), bool)),  # empty mask
+        (textured(6), np.zeros((48, 48), bool)),  # empty mask
     ]
     table = _table(samples)
     for settings in ({}, {"mask": "full"}, {"mask_out": True}):
@@ -211,7 +204,7 @@ class _Touch:
 
 @pytest.mark.parametrize("damage", ["truncated", "pickle", "shape", "garbage"])
 def test_damaged_descriptor_files_are_recomputed_not_trusted(tmp_path, damage):
-    images = np.stack([_textured(seed) for seed in range(4)])
+    images = np.stack([textured(seed) for seed in range(4)])
     cache = tmp_path / "cache"
     clean, _ = _vlad_run(cache, images)
     victim = _descriptor_files(cache)[0]
@@ -235,7 +228,7 @@ def _part_files(cache: Path) -> list[Path]:
 
 
 def test_foreign_and_damaged_part_files_are_ignored(tmp_path):
-    images = np.stack([_textured(seed) for seed in range(4)])
+    images = np.stack([textured(seed) for seed in range(4)])
     cache = tmp_path / "cache"
     fx = FeatureExtractor(families=["shape"], cache_dir=cache, chunk_size=2)
     clean = fx.fit(images).transform(images)
@@ -248,7 +241,7 @@ def test_foreign_and_damaged_part_files_are_ignored(tmp_path):
 
 
 def test_unknown_note_in_a_part_file_still_warns_instead_of_crashing(tmp_path):
-    images = np.stack([_textured(seed) for seed in range(2)])
+    images = np.stack([textured(seed) for seed in range(2)])
     cache = tmp_path / "cache"
     fx = FeatureExtractor(families=["shape"], cache_dir=cache)
     fx.fit(images).transform(images)
@@ -265,7 +258,7 @@ def test_unknown_note_in_a_part_file_still_warns_instead_of_crashing(tmp_path):
 
 def test_writers_sharing_a_cache_use_unique_temporary_names(tmp_path, monkeypatch):
     """Two runs that both miss the cache never write the same temporary file."""
-    images = np.stack([_textured(seed) for seed in range(3)])
+    images = np.stack([textured(seed) for seed in range(3)])
     cache = tmp_path / "cache"
     written = []
     save, write_table = np.save, pq.write_table

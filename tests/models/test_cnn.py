@@ -233,6 +233,8 @@ def test_clone_and_pickle_round_trip(data, fitted):
 def test_save_load_round_trip(tmp_path, data, fitted):
     X, _ = data
     path = fitted.save(tmp_path / "cnn.pt")
+    # a CNN's file layout did not change with fusion's version 3: still version 2
+    assert torch.load(path, weights_only=True)["version"] == 2
     loaded = CNNClassifier.load(path)
     np.testing.assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
     assert loaded.get_params() == fitted.get_params()
@@ -435,6 +437,9 @@ def test_fusion_with_feature_extractor_saves_and_loads(tmp_path, data):
     payload["version"], payload["params"] = 2, payload["params"]["cnn"]
     torch.save(payload, tmp_path / "fusion-v2.pt")
     old = FusionClassifier.load(tmp_path / "fusion-v2.pt")
+    # the fusion's network alone cannot predict: saving it is refused
+    with pytest.raises(ValueError, match="save the FusionClassifier instead"):
+        clf.cnn_.save(tmp_path / "network.pt")
     np.testing.assert_array_equal(old.predict_proba(X[48:]), clf.predict_proba(X[48:]))
     assert old.cnn.get_params() == clf.cnn.get_params()
 

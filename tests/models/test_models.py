@@ -218,9 +218,18 @@ def test_image_models_without_torch_fail_up_front(monkeypatch):
         ({"learning_rate": 0.0}, "learning_rate"),
         ({"subsample": 1.5}, "subsample"),
         ({"max_bin": 1}, "max_bin"),
+        ({"random_state": True}, "random_state"),
+        ({"n_jobs": True}, "n_jobs"),
+        ({"max_depth": None}, "max_depth"),
     ],
 )
 def test_xgboost_names_an_invalid_parameter(params, name):
     X, y = np.zeros((6, 2)), np.array([0, 1] * 3)
     with pytest.raises(ValueError, match=f"'{name}' parameter of XGBoostClassifier"):
         XGBoostClassifier(**params).fit(X, y)
+
+
+def test_xgboost_depth_zero_means_no_limit():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), np.array([0, 1] * 20)
+    assert XGBoostClassifier(max_depth=0, n_estimators=3).fit(X, y).predict(X).shape

@@ -8,7 +8,6 @@ and is idempotent.
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 from pathlib import Path
 
@@ -19,21 +18,15 @@ import pytest
 from featcls.evaluation import ComparisonResult
 from featcls.report import write_outputs
 from featcls.report._explain import EXPLAINED_FOLDS
+from tests._scripts import load_script
 from tests.report.conftest import make_result
 
 pytest.importorskip("torch")  # the script re-encodes with the CNN's own encoder
 
-SCRIPT = (
-    Path(__file__).resolve().parents[2] / "experiments" / "elpv" / "compact_reports.py"
-)
-
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("compact_reports", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("experiments/elpv/compact_reports.py", "compact_reports")
 
 
 def _png(seed: int, channels: int = 1) -> str:
