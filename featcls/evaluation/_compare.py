@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import datetime as _dt
 import sys
@@ -23,6 +22,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
 
+from featcls._images import QUALITY, lossy_uri
 from featcls.data import (
     Dataset,
     as_sample_table,
@@ -54,7 +54,7 @@ __all__ = ["compare", "takes_images", "thumbnail_uri"]
 #: Largest side of the thumbnails kept in ``dataset["thumbnails"]``, in pixels.
 THUMBNAIL_SIZE = 64
 #: Quality (0-100) of their lossy WebP encoding (JPEG without WebP support).
-THUMBNAIL_QUALITY = 80
+THUMBNAIL_QUALITY = QUALITY
 
 
 def takes_images(estimator) -> bool:
@@ -245,17 +245,7 @@ def thumbnail_uri(u8: np.ndarray, quality: int = THUMBNAIL_QUALITY) -> str:
     if scale < 1:
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         u8 = cv2.resize(u8, size, interpolation=cv2.INTER_AREA)
-    for ext, mime, flag in (
-        (".webp", "image/webp", cv2.IMWRITE_WEBP_QUALITY),
-        (".jpg", "image/jpeg", cv2.IMWRITE_JPEG_QUALITY),
-    ):
-        try:
-            ok, data = cv2.imencode(ext, u8, [flag, int(quality)])
-        except cv2.error:  # pragma: no cover - a build without this codec
-            ok = False
-        if ok:
-            return f"data:{mime};base64," + base64.b64encode(data.tobytes()).decode()
-    raise ValueError("Could not encode the thumbnail as WebP or JPEG.")
+    return lossy_uri(u8, quality)
 
 
 def _thumbnail(source) -> str | None:

@@ -90,6 +90,8 @@ def nested_subsets(
         (``train`` itself for 1).
     """
     train = np.asarray(train)
+    if all(f >= 1 for f in fractions):  # no learning curve: nothing to draw
+        return [train for _ in fractions]
     rng = np.random.default_rng(seed)
     units, labels = _strata(train, np.asarray(y, dtype=object), groups)
     unit_order = rng.permutation(len(units))  # for classes no unit is labelled by

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-
 import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from featcls._images import QUALITY as IMAGE_QUALITY
+from featcls._images import lossy_uri
 from featcls.models._cnn_data import luma
 
 __all__ = ["MAX_SIDE", "QUALITY", "explain", "image_uri", "saliency_maps"]
@@ -16,38 +16,12 @@ __all__ = ["MAX_SIDE", "QUALITY", "explain", "image_uri", "saliency_maps"]
 #: Largest side of the thumbnails and overlays, in pixels.
 MAX_SIDE = 64
 #: Quality (0-100) of their lossy encoding.
-QUALITY = 80
-
-#: Encodings tried in turn: WebP, and JPEG where OpenCV was built without WebP.
-_ENCODINGS = (
-    (".webp", "image/webp", cv2.IMWRITE_WEBP_QUALITY),
-    (".jpg", "image/jpeg", cv2.IMWRITE_JPEG_QUALITY),
-)
+QUALITY = IMAGE_QUALITY
 
 
 def image_uri(image: np.ndarray, quality: int = QUALITY) -> str:
-    """A lossy data URI of a uint8 grey ``(H, W)`` or BGR ``(H, W, 3)`` image.
-
-    WebP at ``quality`` (``data:image/webp;base64,…``): a 64-pixel overlay takes
-    about 2 kB, a quarter to a fifth of a PNG of it, and every current browser shows
-    it. JPEG at the same quality where OpenCV cannot write WebP.
-
-    Raises
-    ------
-    ValueError
-        If OpenCV can encode the image in neither format.
-    """
-    for ext, mime, flag in _ENCODINGS:
-        try:
-            ok, data = cv2.imencode(ext, image, [flag, int(quality)])
-        except cv2.error:  # pragma: no cover - a build without this codec
-            ok = False
-        if ok:
-            encoded = base64.b64encode(data.tobytes()).decode("ascii")
-            return f"data:{mime};base64,{encoded}"
-    raise ValueError(  # pragma: no cover - cv2 encodes any uint8 image
-        "Could not encode the image as WebP or JPEG."
-    )
+    """A lossy (WebP) data URI of a uint8 grey or BGR image; see :func:`lossy_uri`."""
+    return lossy_uri(image, quality)
 
 
 def _thumbnail(raw: np.ndarray) -> np.ndarray:
