@@ -26,6 +26,8 @@ _EXPORTS = {
     "FeatureExtractor": "featcls.features",
     "CNNClassifier": "featcls.models",
     "FusionClassifier": "featcls.models",
+    "explain": "featcls.models",
+    "use_scheduler": "featcls.evaluation",
 }
 
 __all__ = [
@@ -41,6 +43,8 @@ __all__ = [
     "read_image",
     "__version__",
     "compare",
+    "explain",
+    "use_scheduler",
 ]
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load lazily
@@ -51,9 +55,9 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load lazily
         load_manifest,
         read_image,
     )
-    from featcls.evaluation import ComparisonResult, compare
+    from featcls.evaluation import ComparisonResult, compare, use_scheduler
     from featcls.features import FEATURE_FAMILIES, FeatureExtractor
-    from featcls.models import CNNClassifier, FusionClassifier
+    from featcls.models import CNNClassifier, FusionClassifier, explain
 
 
 __getattr__, __dir__ = lazy_names("featcls", _EXPORTS, globals())

@@ -4,7 +4,7 @@ The library checks its arguments against these tuples and the command line
 derives its choices from them, without importing numpy or OpenCV at start-up.
 """
 
-__all__ = ["CHANNEL_POLICIES", "MASK_POLICIES", "ON_ERROR"]
+__all__ = ["AGGREGATIONS", "CHANNEL_POLICIES", "MASK_POLICIES", "ON_ERROR"]
 
 #: Valid values of the ``channels`` argument (grey image, or per channel).
 CHANNEL_POLICIES = ("gray", "rgb", "hsv", "channels")
@@ -13,3 +13,6 @@ CHANNEL_POLICIES = ("gray", "rgb", "hsv", "channels")
 MASK_POLICIES = ("auto", "full")
 #: Valid values of a loader's ``on_error``: stop on an unusable file, or skip it.
 ON_ERROR = ("raise", "skip")
+#: How image scores become a group's score in compare(aggregate_by=...): their
+#: mean, their maximum, or the fraction of the group's images called positive.
+AGGREGATIONS = ("mean", "max", "fraction")

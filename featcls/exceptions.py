@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 __all__ = [
     "DataWarning",
+    "DecisionWarning",
     "FeatureWarning",
     "ImageReadError",
     "Setting",
@@ -84,3 +85,7 @@ class DataWarning(UserWarning):
 
 class FeatureWarning(UserWarning):
     """A feature could not be computed for a sample and is NaN."""
+
+
+class DecisionWarning(UserWarning):
+    """A decision threshold could not be chosen by its rule; 0.5 was used."""

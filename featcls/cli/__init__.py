@@ -11,6 +11,7 @@ from __future__ import annotations
 from featcls.cli._app import app
 from featcls.cli._compare import compare
 from featcls.cli._datasets import datasets
+from featcls.cli._explain import explain
 from featcls.cli._extract import extract
 from featcls.cli._options import Imbalance
 from featcls.cli._report import report
@@ -18,7 +19,7 @@ from featcls.cli._train import predict, train
 
 __all__ = ["Imbalance", "app", "main"]
 
-for _command in (extract, compare, report, train, predict, datasets):
+for _command in (extract, compare, report, train, predict, explain, datasets):
     app.command()(_command)
 del _command
 

@@ -18,6 +18,7 @@ __all__ = [
     "check_options",
     "check_out_dir",
     "check_out_file",
+    "check_scheduler",
     "cli_spelling",
     "command_line",
     "echo_skipped",
@@ -190,6 +191,18 @@ def _existing_ancestor(path: Path) -> Path:
     while not path.exists() and path != path.parent:
         path = path.parent
     return path
+
+
+def check_scheduler(spec: str | None) -> None:
+    """One line and exit 1 for a --scheduler that is not local:N or an address."""
+    if spec is None:
+        return
+    from featcls._scheduler import parse_scheduler
+
+    try:
+        parse_scheduler(spec)
+    except ValueError as exc:
+        fail(f"--scheduler: {exc}")
 
 
 def check_out_file(out: Path) -> None:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from featcls._policies import AGGREGATIONS
 from featcls.cli._common import (
     check_options,
     check_out_dir,
+    check_scheduler,
     command_line,
     echo_skipped,
     fail,
@@ -20,8 +24,14 @@ from featcls.cli._options import (
     DATASET,
     MODELS_HELP,
     CacheOpt,
+    ChannelFilesOpt,
+    ChannelNamesOpt,
     Channels,
     ChannelsOpt,
+    CnnBackboneLrOpt,
+    CnnFreezeEpochsOpt,
+    CnnModuleOpt,
+    CnnWeightsOpt,
     DataOpt,
     DatasetOpt,
     DatasetOptions,
@@ -31,6 +41,8 @@ from featcls.cli._options import (
     ImageColOpt,
     Imbalance,
     LabelColOpt,
+    LabelNamesOpt,
+    LabelSepOpt,
     ManifestOpt,
     MaskColOpt,
     MaskPolicy,
@@ -39,6 +51,7 @@ from featcls.cli._options import (
     NJobsOpt,
     OnErrorOpt,
     SamplesOpt,
+    SchedulerOpt,
     SeedOpt,
     SizeOpt,
     TargetOpt,
@@ -46,6 +59,9 @@ from featcls.cli._options import (
 )
 
 __all__ = ["compare"]
+
+#: --aggregate: how image probabilities become a group's score.
+Aggregate = Enum("Aggregate", [(v, v) for v in AGGREGATIONS], type=str)
 
 ImbalanceOpt = imbalance_option(
     "Remedy for imbalanced classes (resampling happens inside the training folds "
@@ -68,6 +84,10 @@ def compare(
     target: TargetOpt = DATASET.target,
     n_samples: SamplesOpt = DATASET.n_samples,
     image_size: SizeOpt = DATASET.image_size,
+    channel_files: ChannelFilesOpt = DATASET.channel_files,
+    channel_names: ChannelNamesOpt = DATASET.channel_names,
+    label_sep: LabelSepOpt = DATASET.label_sep,
+    label_names: LabelNamesOpt = DATASET.label_names,
     models: Annotated[
         str,
         typer.Option(
@@ -93,6 +113,16 @@ def compare(
             rich_help_panel="Models",
         ),
     ] = 1,
+    holdout: Annotated[
+        float | None,
+        typer.Option(
+            "--holdout",
+            help="One stratified (with --group-col or --aggregate-by: grouped) "
+            "train/test split instead of k-fold CV, with this share of the images "
+            "in the test part, e.g. 0.2. No intervals or paired tests (one split).",
+            rich_help_panel="Models",
+        ),
+    ] = None,
     imbalance: ImbalanceOpt = Imbalance["class_weight"],
     search: Annotated[
         bool,
@@ -128,6 +158,10 @@ def compare(
             rich_help_panel="Models",
         ),
     ] = 96,
+    cnn_module: CnnModuleOpt = None,
+    cnn_weights: CnnWeightsOpt = None,
+    cnn_freeze_epochs: CnnFreezeEpochsOpt = 0,
+    cnn_backbone_lr: CnnBackboneLrOpt = 1.0,
     train_sizes: Annotated[
         str | None,
         typer.Option(
@@ -139,8 +173,58 @@ def compare(
             rich_help_panel="Models",
         ),
     ] = None,
+    threshold: Annotated[
+        str | None,
+        typer.Option(
+            "--threshold",
+            help="Two classes: how each fit's decision threshold is chosen, inside "
+            "its training folds (inner 3-fold CV): youden (Youden's J), f1 (F1 of "
+            "the positive class) or sensitivity:0.95 (the highest threshold with at "
+            "least that sensitivity). Also chooses the group threshold with "
+            "--aggregate-by. Default: the class with the higher probability (0.5).",
+            rich_help_panel="Decisions",
+        ),
+    ] = None,
+    pos_label: Annotated[
+        str | None,
+        typer.Option(
+            "--pos-label",
+            help="The positive class for --threshold and --aggregate-by (default: "
+            "the obvious one of 0/1, negative/positive ..., else the rarer class).",
+            rich_help_panel="Decisions",
+        ),
+    ] = None,
+    aggregate_by: Annotated[
+        str | None,
+        typer.Option(
+            "--aggregate-by",
+            help="Manifest column (patient, slide ...) to answer per group as well "
+            "as per image: folds are grouped by it and each group's images' "
+            "probabilities aggregated (--aggregate). Two classes.",
+            rich_help_panel="Decisions",
+        ),
+    ] = None,
+    aggregate_with: Annotated[
+        Aggregate,
+        typer.Option(
+            "--aggregate",
+            help="A group's score: mean or max of its images' probabilities, or the "
+            "fraction of its images called positive.",
+            rich_help_panel="Decisions",
+        ),
+    ] = Aggregate["mean"],
+    group_label_col: Annotated[
+        str | None,
+        typer.Option(
+            "--group-label-col",
+            help="Manifest column with the truth per group (the same for all its "
+            "images). Default: a group is positive when any of its images is.",
+            rich_help_panel="Decisions",
+        ),
+    ] = None,
     seed: SeedOpt = DATASET.seed,
     n_jobs: NJobsOpt = 1,
+    scheduler: SchedulerOpt = None,
     cache_dir: CacheOpt = None,
     on_error: OnErrorOpt = DATASET.on_error,
     out: Annotated[
@@ -181,10 +265,23 @@ def compare(
     check_options(vars(v))
     check_out_dir(v.out)
     sizes = parse_train_sizes(v.train_sizes)
+    check_scheduler(v.scheduler)
+    if v.group_label_col is not None and v.aggregate_by is None:
+        fail("--group-label-col needs --aggregate-by (the groups it labels).")
+    if v.aggregate_by is None and (
+        _given(ctx, "aggregate_with") or v.aggregate_with.value != "mean"
+    ):
+        fail("--aggregate needs --aggregate-by (the groups whose images it pools).")
 
     def work():
+        from featcls.evaluation import HoldOut, predefined_splits
         from featcls.evaluation import compare as run_compare
-        from featcls.evaluation import predefined_splits
+        from featcls.evaluation._decision import parse_threshold
+
+        try:
+            parse_threshold(v.threshold)
+        except ValueError as exc:
+            fail(f"--threshold: {exc}")
         from featcls.features import FeatureExtractor
         from featcls.models import build_models, threads_per_model
         from featcls.report import write_outputs
@@ -196,7 +293,26 @@ def compare(
                 "--drop-rare applies to k-fold CV only; with --fold-col, leave rare "
                 "classes out of the manifest."
             )
-        ds = DatasetOptions.of(v).load()
+        if v.holdout is not None:
+            clash = [
+                option
+                for option, given in (
+                    ("--fold-col", v.fold_col is not None),
+                    ("--repeats", v.repeats != 1),
+                    ("--drop-rare", v.drop_rare),
+                    ("--folds", _given(ctx, "folds") or v.folds != 5),
+                )
+                if given
+            ]
+            if clash:
+                fail(f"--holdout is one split: it does not combine with {clash[0]}.")
+            if not 0 < v.holdout <= 0.5:
+                fail(
+                    "--holdout is the test part's share of the images, in (0, 0.5] "
+                    f"(e.g. 0.2); got {v.holdout}."
+                )
+        texts = _text_columns(v)
+        ds = dataclasses.replace(DatasetOptions.of(v), text_cols=texts).load()
         if ds.y is None:
             fail("the dataset has no labels; give --label-col.")
         extractor = FeatureExtractor(
@@ -212,6 +328,11 @@ def compare(
         if v.fold_col is not None:
             cv = predefined_splits(ds.X, v.fold_col, name="--fold-col")
             cv_text = f"{len(cv)} predefined folds ('{v.fold_col}')"
+        if v.holdout is not None:
+            cv = HoldOut(v.holdout, random_state=v.seed)
+            cv_text = f"one hold-out split ({v.holdout:.0%} test)"
+        if _given(ctx, "channels") or v.channels.value != "gray":
+            _check_channel_policy(v, ds)  # the default grey is documented as such
         models = build_models(
             v.models,
             imbalance=v.imbalance.value,
@@ -220,13 +341,32 @@ def compare(
             # --n-jobs processes fit side by side: the CPUs are shared out.
             n_jobs=threads_per_model(v.n_jobs),
             features=extractor,
-            cnn_params={"max_epochs": v.cnn_epochs, "input_size": v.cnn_size},
+            cnn_params={
+                "max_epochs": v.cnn_epochs,
+                "input_size": v.cnn_size,
+                "module": v.cnn_module,
+                "weights": None if v.cnn_weights is None else str(v.cnn_weights),
+                "freeze_epochs": v.cnn_freeze_epochs,
+                "backbone_lr": v.cnn_backbone_lr,
+            },
         )
+        answers = group_labels = None
+        if v.aggregate_by is not None:
+            answers = _column(ds, v.aggregate_by, v.group_col, "--aggregate-by")
+        if v.group_label_col is not None:
+            group_labels = _column(
+                ds, v.group_label_col, v.group_col, "--group-label-col"
+            )
         result = run_compare(
             models,
             ds.X,
-            ds.y,
+            ds.targets,
             groups=ds.groups,
+            threshold=v.threshold,
+            pos_label=v.pos_label,
+            aggregate_by=answers,
+            aggregate_with=v.aggregate_with.value,
+            group_labels=group_labels,
             cv=cv,
             repeats=v.repeats,
             random_state=v.seed,
@@ -237,10 +377,22 @@ def compare(
             dataset=ds,
             progress=v.progress,
             command=command,
+            scheduler=v.scheduler,
         )
+        # The manifest's column names, not "given values": the values came from them.
+        for key, column in (
+            ("aggregate_by", v.aggregate_by),
+            ("group_labels", v.group_label_col),
+        ):
+            if column is not None:
+                result.settings[key] = column
+        lost = _groups_without_images(v, ds)
+        if lost:
+            result.settings["groups_without_images"] = lost
         paths = write_outputs(result, v.out)
         typer.echo(
-            f"{ds.name}: {len(result.y)} images, {len(result.classes)} classes, "
+            f"{ds.name}: {len(result.y)} images, {len(result.classes)} "
+            f"{'labels (multi-label)' if result.multilabel else 'classes'}, "
             f"{cv_text} (seed {v.seed}), "
             f"{result.timing['total']:.1f} s"
         )
@@ -248,7 +400,21 @@ def compare(
             dropped = ", ".join(f"'{c}'" for c in result.settings["dropped_classes"])
             typer.echo(f"left out rare classes (--drop-rare): {dropped}")
         typer.echo(result.summary())
+        if result.multilabel and v.threshold is not None:
+            typer.echo(
+                f"thresholds: {result.settings['threshold']}, chosen per label "
+                "inside each training fold"
+            )
+        elif v.threshold is not None or v.aggregate_by is not None:
+            typer.echo(decision_lines(result, v.aggregate_by))
         echo_skipped(ds.skipped)
+        if lost:
+            shown = ", ".join(lost[:10]) + (" ..." if len(lost) > 10 else "")
+            typer.echo(
+                f"featcls: warning: {len(lost)} {v.aggregate_by} group(s) have no "
+                f"usable image (every one was skipped), so no answer: {shown}.",
+                err=True,
+            )
         failed = result.errors()
         if len(failed):
             typer.echo(
@@ -265,6 +431,114 @@ def compare(
         fail_if_a_model_failed_everywhere(result, paths["report"])
 
     run_guarded(work)
+
+
+def _check_channel_policy(v, ds) -> None:
+    """Refuse --channels gray|hsv on colour images when a CNN would ignore it.
+
+    The CNN and fusion models train on every channel of the images (a named
+    channel view applies to them too); a grey or HSV conversion applies to the
+    feature models only, so the two arms would not see the same input.
+    """
+    policy = v.channels.value
+    if policy not in ("gray", "hsv") or not len(ds):
+        return
+    from featcls.data import read_image
+    from featcls.models import MODEL_SPECS
+
+    image_models = [
+        m.strip()
+        for m in str(v.models).split(",")
+        if m.strip() in MODEL_SPECS and MODEL_SPECS[m.strip()].consumes == "images"
+    ]
+    if not image_models:
+        return
+    first = read_image(ds.X["image"].iloc[0])
+    if first.ndim == 3 and first.shape[2] > 1:
+        fail(
+            f"--channels {policy} converts the images for the feature models only; "
+            f"{', '.join(image_models)} would train on all {first.shape[2]} channels, "
+            "so the arms would not see the same input. Use --channels rgb or "
+            "channels (per channel, as the CNN sees them), or compare the CNN in a "
+            "run of its own."
+        )
+
+
+def _text_columns(v) -> tuple[str, ...]:
+    """The manifest columns of --aggregate-by and --group-label-col, read as text.
+
+    Only those the manifest has: a missing one is reported by ``_column``.
+    """
+    wanted = [c for c in (v.aggregate_by, v.group_label_col) if c]
+    if not wanted or v.manifest is None:
+        return ()
+    import pandas as pd
+
+    try:
+        header = set(pd.read_csv(v.manifest, nrows=0).columns)
+    except (OSError, ValueError):
+        return ()  # the dataset loader reports an unreadable manifest
+    return tuple(c for c in wanted if c in header)
+
+
+def _groups_without_images(v, ds) -> list[str]:
+    """--aggregate-by groups of the manifest all of whose rows were skipped."""
+    if v.aggregate_by is None or v.manifest is None or not len(ds.skipped):
+        return []
+    import pandas as pd
+
+    listed = pd.read_csv(v.manifest, dtype=str, keep_default_na=False)
+    if v.aggregate_by not in listed.columns:
+        return []
+    kept = {str(g).strip() for g in _column(ds, v.aggregate_by, v.group_col, "")}
+    named = {g.strip() for g in listed[v.aggregate_by] if g.strip()}
+    return sorted(named - kept)
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether option ``name`` was given on the command line."""
+    source = ctx.get_parameter_source(name)
+    return getattr(source, "name", None) == "COMMANDLINE"
+
+
+def _column(ds, name: str, group_col: str | None, option: str):
+    """A manifest column of the loaded dataset, by name, for ``option``."""
+    if name == group_col:
+        return ds.groups
+    if name not in ds.X.columns:
+        usable = [c for c in ds.X.columns if c not in ("image", "mask", "relpath")]
+        fail(
+            f"{option} {name!r} is not a column of the manifest (or it is the label "
+            f"column); its other columns are {usable or 'none'}."
+        )
+    return ds.X[name].to_numpy(dtype=object)
+
+
+def decision_lines(result, aggregate_by: str | None) -> str:
+    """The image- and group-level scores of the positive class, as text."""
+    summary = result.decision_summary()
+    rule = result.settings.get("threshold") or "0.5"
+    lines = [
+        f"positive class: {result.settings.get('pos_label')}; threshold: {rule}"
+        + (f"; groups: {aggregate_by}" if aggregate_by else "")
+    ]
+    lines.append(
+        f"{'model':<18} {'level':<6} {'sens.':>6} {'spec.':>6} {'PPV':>6} "
+        f"{'NPV':>6} {'F1':>6}"
+    )
+
+    def fmt(value) -> str:
+        return f"{value:.3f}" if value == value else "-"
+
+    for (model, level), row in summary.iterrows():
+        lines.append(
+            f"{model:<18} {level:<6} "
+            + " ".join(
+                f"{fmt(row[k]):>6}"
+                for k in ("sensitivity", "specificity", "ppv", "npv", "f1")
+            )
+        )
+    return "\n".join(lines)
 
 
 def parse_train_sizes(value) -> list[float] | None:

@@ -11,6 +11,7 @@ import typer
 from featcls.cli._common import (
     check_options,
     check_out_file,
+    check_scheduler,
     echo_skipped,
     fail,
     run_guarded,
@@ -18,6 +19,8 @@ from featcls.cli._common import (
 from featcls.cli._options import (
     DATASET,
     CacheOpt,
+    ChannelFilesOpt,
+    ChannelNamesOpt,
     Channels,
     ChannelsOpt,
     DataOpt,
@@ -35,6 +38,7 @@ from featcls.cli._options import (
     NJobsOpt,
     OnErrorOpt,
     SamplesOpt,
+    SchedulerOpt,
     SeedOpt,
     SizeOpt,
     TargetOpt,
@@ -65,12 +69,15 @@ def extract(
     target: TargetOpt = DATASET.target,
     n_samples: SamplesOpt = DATASET.n_samples,
     image_size: SizeOpt = DATASET.image_size,
+    channel_files: ChannelFilesOpt = DATASET.channel_files,
+    channel_names: ChannelNamesOpt = DATASET.channel_names,
     seed: SeedOpt = DATASET.seed,
     features: FeaturesOpt = None,
     mask: MaskPolicyOpt = MaskPolicy["auto"],
     channels: ChannelsOpt = Channels["gray"],
     cache_dir: CacheOpt = None,
     n_jobs: NJobsOpt = 1,
+    scheduler: SchedulerOpt = None,
     on_error: OnErrorOpt = DATASET.on_error,
     progress: Annotated[
         bool | None,
@@ -87,11 +94,14 @@ def extract(
         fail(f"--out must end in .parquet or .csv, got {out.name!r}.")
     check_out_file(out)
     check_options(ctx.params)
+    check_scheduler(scheduler)
 
     def work():
         import pandas as pd
 
         from featcls._files import atomic_path
+        from featcls._scheduler import use_scheduler
+        from featcls.data import ChannelFiles
         from featcls.features import FeatureExtractor
 
         start = time.perf_counter()
@@ -104,12 +114,14 @@ def extract(
             cache_dir=cache_dir,
             progress=progress,
         )
-        table = fx.fit(ds.X).extract(ds.X)
+        with use_scheduler(scheduler):
+            table = fx.fit(ds.X).extract(ds.X)
         images = ds.X["image"]
         paths = [
-            p if isinstance(p, str) else f"{ds.name}:{i}"
+            p if isinstance(p, (str, ChannelFiles)) else f"{ds.name}:{i}"
             for i, p in zip(range(len(images)), images, strict=True)
         ]
+        paths = [str(p) for p in paths]  # one file per channel: a short label
         front = pd.DataFrame({"path": paths}, index=table.index)
         if ds.y is not None:
             front["label"] = ds.y

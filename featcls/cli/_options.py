@@ -26,6 +26,11 @@ __all__ = [
     "DATASET",
     "MODELS_HELP",
     "CacheOpt",
+    "ChannelChoice",
+    "ChannelFilesOpt",
+    "ChannelNamesOpt",
+    "LabelNamesOpt",
+    "LabelSepOpt",
     "Channels",
     "ChannelsOpt",
     "DataOpt",
@@ -46,10 +51,17 @@ __all__ = [
     "OnError",
     "OnErrorOpt",
     "SamplesOpt",
+    "SchedulerOpt",
     "SeedOpt",
     "SizeOpt",
     "TargetOpt",
     "imbalance_option",
+    "CnnBackboneLrOpt",
+    "CnnEpochsOpt",
+    "CnnFreezeEpochsOpt",
+    "CnnModuleOpt",
+    "CnnSizeOpt",
+    "CnnWeightsOpt",
 ]
 
 
@@ -62,8 +74,49 @@ def _choices(name: str, values: tuple[str, ...]) -> type[Enum]:
 OnError = _choices("OnError", ON_ERROR)
 #: --mask: FeatureExtractor's mask policies.
 MaskPolicy = _choices("MaskPolicy", MASK_POLICIES)
-#: --channels: the channel policies of featcls.data.
+#: --channels: the channel policies of featcls.data (or channel names, see
+#: :class:`ChannelChoice`).
 Channels = _choices("Channels", CHANNEL_POLICIES)
+
+
+class ChannelChoice(str):
+    """The value of ``--channels``: a channel policy, or channel names.
+
+    ``"gray"``, ``"rgb"``, ``"hsv"``, ``"channels"`` (:data:`Channels`), or the
+    names of a dataset's channels, ``"green"`` or ``"green,blue"`` (a channel view
+    of samples of one file per channel). ``value`` is the text, as for the enum
+    the option took before, so the commands read ``channels.value`` either way.
+    """
+
+    __slots__ = ()
+
+    @property
+    def value(self) -> str:
+        """The option's text: the policy or the names separated by commas."""
+        return str(self)
+
+    @property
+    def names(self) -> tuple[str, ...] | None:
+        """The channel names of a channel view; None for a policy."""
+        if self in CHANNEL_POLICIES:
+            return None
+        return tuple(self.split(","))
+
+
+def parse_channels_option(value) -> ChannelChoice:
+    """``--channels`` text (or its default, a :data:`Channels` member) → choice."""
+    text = value.value if isinstance(value, Enum) else str(value)
+    if text in CHANNEL_POLICIES:
+        return ChannelChoice(text)
+    names = [n.strip() for n in text.split(",")]
+    if not text.strip() or not all(names) or len(set(names)) != len(names):
+        raise typer.BadParameter(
+            f"give a channel policy ({', '.join(CHANNEL_POLICIES)}) or distinct "
+            "channel names separated by commas (e.g. green,blue)."
+        )
+    return ChannelChoice(",".join(names))
+
+
 #: --imbalance: the library's remedies for imbalanced classes.
 Imbalance = _choices("Imbalance", IMBALANCE_STRATEGIES)
 
@@ -182,6 +235,52 @@ SizeOpt = Annotated[
         rich_help_panel="Dataset",
     ),
 ]
+ChannelFilesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--channel-files",
+        metavar="PATTERN",
+        help="One grey file per channel for each manifest row: a path pattern "
+        "relative to the CSV's folder, where {channel} is each of "
+        "--channel-names and {COLUMN} the row's cell, e.g. "
+        "'train/{Id}_{channel}.png' (with --image-col Id). The files are stacked "
+        "into one multichannel image per row.",
+        rich_help_panel="Dataset",
+    ),
+]
+ChannelNamesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--channel-names",
+        metavar="NAMES",
+        help="Names of the channels of --channel-files in stacking order, "
+        "separated by commas, e.g. red,green,blue,yellow. They name the feature "
+        "columns (intensity__green_mean) and may be chosen with --channels.",
+        rich_help_panel="Dataset",
+    ),
+]
+LabelSepOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--label-sep",
+        metavar="SEP",
+        help="Multi-label targets: the --label-col cell lists a sample's labels "
+        'separated by SEP, e.g. --label-sep " " for "16 0" (an empty cell: no '
+        "label). Folds are iteratively stratified and feature models fitted per "
+        "label.",
+        rich_help_panel="Dataset",
+    ),
+]
+LabelNamesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--label-names",
+        metavar="NAMES",
+        help="With --label-sep: every label there is, separated by commas; a row "
+        "naming another label is a bad row (see --on-error).",
+        rich_help_panel="Dataset",
+    ),
+]
 SeedOpt = Annotated[
     int, typer.Option("--seed", help="Random seed (data generation, folds, models).")
 ]
@@ -225,10 +324,15 @@ MaskPolicyOpt = Annotated[
     ),
 ]
 ChannelsOpt = Annotated[
-    Channels,
+    ChannelChoice,
     typer.Option(
         "--channels",
-        help="Channel policy: features on the grey image, or per channel.",
+        parser=parse_channels_option,
+        metavar="[" + "|".join(CHANNEL_POLICIES) + "|NAMES]",
+        help="Channel policy: features on the grey image, or per channel. Or a "
+        "channel view of a dataset of one file per channel (--channel-names): "
+        "its channels to keep, e.g. 'green' or 'green,blue', for the features "
+        "and the CNNs alike.",
         rich_help_panel="Features",
     ),
 ]
@@ -263,19 +367,64 @@ class DatasetOptions:
     target: str | None = None
     n_samples: int = 300
     image_size: int = 96
+    channel_files: str | None = None
+    channel_names: str | None = None
+    label_sep: str | None = None
+    label_names: str | None = None
     seed: int = 0
     on_error: OnError = OnError["raise"]
+    #: --channels, a Features option: channel names make a channel view of the
+    #: dataset, so the features and the CNNs see the same channels.
+    channels: ChannelChoice = ChannelChoice("gray")
+    #: Manifest columns read verbatim as text besides the image, label, mask and
+    #: group columns (e.g. compare's --aggregate-by): patient "007" stays "007".
+    text_cols: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, params) -> DatasetOptions:
-        """The dataset options among a command's parameters (a dict or namespace)."""
+        """The dataset options among a command's parameters (a dict or namespace).
+
+        ``channels`` may be absent (a command without --channels).
+        """
         if not isinstance(params, dict):
             params = vars(params)
-        return cls(**{f.name: params[f.name] for f in dataclasses.fields(cls)})
+        optional = ("channels", "label_sep", "label_names", "text_cols")
+        values = {
+            f.name: params[f.name]
+            for f in dataclasses.fields(cls)
+            if f.name in params or f.name not in optional
+        }
+        if "channels" in values:
+            values["channels"] = parse_channels_option(values["channels"])
+        return cls(**values)
+
+    def _load_manifest(self, on_error: str):
+        from featcls.data import load_manifest
+
+        channels = {}
+        if self.channel_files is not None:
+            channels = {
+                "channel_files": self.channel_files,
+                "channel_names": self.channel_names,
+                # Only the channels in view are checked and read.
+                "channels": self.channels.names,
+            }
+        return load_manifest(
+            self.manifest,
+            image_col=self.image_col,
+            label_col=self.label_col,
+            mask_col=self.mask_col,
+            group_col=self.group_col,
+            label_sep=self.label_sep,
+            label_names=self.label_names,
+            text_cols=self.text_cols,
+            on_error=on_error,
+            **channels,
+        )
 
     def load(self):
         """Load the dataset these options name (a :class:`featcls.data.Dataset`)."""
-        from featcls.data import load_builtin, load_folder, load_manifest
+        from featcls.data import load_builtin, load_folder
         from featcls.exceptions import DataWarning
 
         self.check()
@@ -286,14 +435,7 @@ class DatasetOptions:
             if self.data is not None:
                 return load_folder(self.data, masks=self.masks, on_error=on_error)
             if self.manifest is not None:
-                return load_manifest(
-                    self.manifest,
-                    image_col=self.image_col,
-                    label_col=self.label_col,
-                    mask_col=self.mask_col,
-                    group_col=self.group_col,
-                    on_error=on_error,
-                )
+                return self._load_manifest(on_error)
         name = self.dataset or "synthetic"
         kwargs = {}
         if name == "synthetic":
@@ -329,6 +471,13 @@ class DatasetOptions:
         ]
         if len(given) > 1:
             fail(f"give one dataset, not {' and '.join(given)}.")
+        self._check_channels(manifest is not None)
+        if (self.label_sep is not None or self.label_names is not None) and (
+            manifest is None
+        ):
+            fail("--label-sep and --label-names read a --manifest's label column.")
+        if self.label_names is not None and self.label_sep is None:
+            fail("--label-names needs --label-sep (it lists the labels of a set).")
         if dataset is not None and dataset not in BUILTIN_DATASETS:
             fail(
                 f"--dataset {dataset!r} is not a built-in dataset; choose one of "
@@ -356,6 +505,152 @@ class DatasetOptions:
                 f"{', '.join(with_targets)}."
             )
 
+    def _check_channels(self, manifest: bool) -> None:
+        """Stop with one line if the channel options do not fit together."""
+        if self.channel_files is None:
+            if self.channel_names is not None:
+                fail(
+                    "--channel-names names the channels of --channel-files; give "
+                    "--channel-files too (e.g. 'train/{Id}_{channel}.png')."
+                )
+            if self.channels.names is not None:
+                fail(
+                    f"--channels {self.channels} names channels, but the dataset "
+                    "has none: give a channel policy "
+                    f"({', '.join(CHANNEL_POLICIES)}), or a --manifest with "
+                    "--channel-files and --channel-names."
+                )
+            return
+        if not manifest:
+            fail(
+                "--channel-files reads one file per channel for each row of a "
+                "--manifest; give --manifest (with --image-col naming the column "
+                "the pattern uses)."
+            )
+        if self.channel_names is None:
+            fail(
+                "--channel-files needs --channel-names, the names that fill "
+                "{channel} in stacking order (e.g. red,green,blue,yellow)."
+            )
+
 
 #: The dataset options' defaults, for the commands' signatures.
 DATASET = DatasetOptions()
+
+
+# -- the CNN's network and fine-tuning (compare, train; --cnn-module also predict) --
+def _cnn_module_spec(value: str | None) -> str | None:
+    """``--cnn-module``: stop with one line unless it spells a network spec."""
+    if value is None:
+        return None
+    from featcls.models._cnn_params import check_module_spec
+
+    try:
+        return check_module_spec(value)
+    except ValueError as exc:
+        fail(f"--cnn-module: {exc}")
+
+
+def _cnn_weights_file(value: Path | None) -> Path | None:
+    """``--cnn-weights``: stop with one line unless it is a file."""
+    if value is not None and not value.is_file():
+        fail(f"--cnn-weights '{value}' is not a file.")
+    return value
+
+
+def _cnn_freeze_epochs(value: int) -> int:
+    """``--cnn-freeze-epochs``: stop with one line unless it is 0 or more."""
+    if value < 0:
+        fail(f"--cnn-freeze-epochs must be 0 or more. Got {value}.")
+    return value
+
+
+def _cnn_backbone_lr(value: float) -> float:
+    """``--cnn-backbone-lr``: stop with one line unless it is positive."""
+    if not value > 0:
+        fail(
+            "--cnn-backbone-lr must be more than 0 (a multiple of the head's "
+            f"learning rate). Got {value}."
+        )
+    return value
+
+
+CnnEpochsOpt = Annotated[
+    int,
+    typer.Option(
+        "--cnn-epochs",
+        help="Maximum training epochs of the CNN and fusion models (early stopping "
+        "may end sooner).",
+        rich_help_panel="Models",
+    ),
+]
+CnnSizeOpt = Annotated[
+    int,
+    typer.Option(
+        "--cnn-size",
+        help="Input size in pixels of the CNN and fusion models (images are "
+        "resized to it).",
+        rich_help_panel="Models",
+    ),
+]
+CnnModuleOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cnn-module",
+        metavar="PACKAGE.MODULE:FACTORY",
+        callback=_cnn_module_spec,
+        help="Your own network for the CNN and fusion models, instead of the "
+        "built-in architecture: a factory(in_channels, n_classes) returning a "
+        "torch.nn.Module (or a module), imported from PACKAGE.MODULE; or "
+        "timm:NAME (needs timm; its pretrained weights unless --cnn-weights). "
+        "For predict: the network the model was trained on (model files hold "
+        "weights, never code).",
+        rich_help_panel="Models",
+    ),
+]
+CnnWeightsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--cnn-weights",
+        metavar="PATH",
+        callback=_cnn_weights_file,
+        help="Initialise the CNN from a state dict (.pt/.pth, read with "
+        "torch.load(weights_only=True), or .safetensors); what does not fit is "
+        "reported, the classifier head is new.",
+        rich_help_panel="Models",
+    ),
+]
+CnnFreezeEpochsOpt = Annotated[
+    int,
+    typer.Option(
+        "--cnn-freeze-epochs",
+        callback=_cnn_freeze_epochs,
+        help="First epochs in which only the CNN's classifier head trains "
+        "(the backbone frozen).",
+        rich_help_panel="Models",
+    ),
+]
+CnnBackboneLrOpt = Annotated[
+    float,
+    typer.Option(
+        "--cnn-backbone-lr",
+        callback=_cnn_backbone_lr,
+        help="Learning rate of the CNN's backbone (all but the head), as a "
+        "multiple of the head's (e.g. 0.1).",
+        rich_help_panel="Models",
+    ),
+]
+
+#: --scheduler: run extraction and fits on a Dask cluster.
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Run on a Dask cluster: tcp://HOST:PORT of a running scheduler ('dask "
+        "scheduler', then 'dask worker tcp://HOST:PORT' on each machine), or "
+        "local:N for N local worker processes. Images and --cache-dir must be "
+        "reachable from every worker. Results are those of a local run; --n-jobs "
+        "does not apply.",
+    ),
+]

@@ -18,8 +18,16 @@ from featcls.cli._common import (
 from featcls.cli._options import (
     DATASET,
     CacheOpt,
+    ChannelFilesOpt,
+    ChannelNamesOpt,
     Channels,
     ChannelsOpt,
+    CnnBackboneLrOpt,
+    CnnEpochsOpt,
+    CnnFreezeEpochsOpt,
+    CnnModuleOpt,
+    CnnSizeOpt,
+    CnnWeightsOpt,
     DataOpt,
     DatasetOpt,
     DatasetOptions,
@@ -28,6 +36,8 @@ from featcls.cli._options import (
     ImageColOpt,
     Imbalance,
     LabelColOpt,
+    LabelNamesOpt,
+    LabelSepOpt,
     ManifestOpt,
     MaskColOpt,
     MaskPolicy,
@@ -41,9 +51,19 @@ from featcls.cli._options import (
     TargetOpt,
     imbalance_option,
 )
+from featcls.cli._tiles import (
+    BatchSizeOpt,
+    ConfidenceOpt,
+    MapsOpt,
+    StrideOpt,
+    ThresholdFoldsOpt,
+    TileOpt,
+    TileOptions,
+    fit_threshold,
+)
 from featcls.models._registry import MODEL_SPECS
 
-__all__ = ["predict", "train"]
+__all__ = ["load_unlabelled", "predict", "sample_names", "train"]
 
 ImbalanceOpt = imbalance_option("Remedy for imbalanced classes.")
 
@@ -79,14 +99,25 @@ def train(
     target: TargetOpt = DATASET.target,
     n_samples: SamplesOpt = DATASET.n_samples,
     image_size: SizeOpt = DATASET.image_size,
+    channel_files: ChannelFilesOpt = DATASET.channel_files,
+    channel_names: ChannelNamesOpt = DATASET.channel_names,
+    label_sep: LabelSepOpt = DATASET.label_sep,
+    label_names: LabelNamesOpt = DATASET.label_names,
     features: FeaturesOpt = None,
     mask: MaskPolicyOpt = MaskPolicy["auto"],
     channels: ChannelsOpt = Channels["gray"],
     imbalance: ImbalanceOpt = Imbalance["class_weight"],
+    cnn_epochs: CnnEpochsOpt = 30,
+    cnn_size: CnnSizeOpt = 96,
+    cnn_module: CnnModuleOpt = None,
+    cnn_weights: CnnWeightsOpt = None,
+    cnn_freeze_epochs: CnnFreezeEpochsOpt = 0,
+    cnn_backbone_lr: CnnBackboneLrOpt = 1.0,
     seed: SeedOpt = DATASET.seed,
     n_jobs: NJobsOpt = 1,
     cache_dir: CacheOpt = None,
     on_error: OnErrorOpt = DATASET.on_error,
+    threshold_folds: ThresholdFoldsOpt = None,
 ) -> None:
     """Fit feature extraction + a model on all images and save it for 'predict'."""
     from featcls.models import check_model_path
@@ -97,6 +128,19 @@ def train(
     torch_model = MODEL_SPECS[model].consumes == "images"
     out = out or Path("model.pt" if torch_model else "model.skops")
     check_options(ctx.params)
+    cnn_params = {
+        "max_epochs": cnn_epochs,
+        "input_size": cnn_size,
+        "module": cnn_module,
+        "weights": None if cnn_weights is None else str(cnn_weights),
+        "freeze_epochs": cnn_freeze_epochs,
+        "backbone_lr": cnn_backbone_lr,
+    }
+    if not torch_model and (cnn_module is not None or cnn_weights is not None):
+        fail(
+            f"--cnn-module and --cnn-weights apply to the CNN and fusion models; "
+            f"--model {model} is fitted on hand-crafted features."
+        )
     # The file format follows the model: refuse a mismatched suffix before fitting.
     run_guarded(lambda: check_model_path(out, torch_model=torch_model))
     check_out_file(out)
@@ -116,14 +160,23 @@ def train(
             cache_dir=cache_dir,
         )
         estimator = build_model(
-            model, imbalance=imbalance.value, random_state=seed, features=extractor
+            model,
+            imbalance=imbalance.value,
+            random_state=seed,
+            features=extractor,
+            cnn_params=cnn_params,
         )
+        estimator, targets, about = _targets(model, estimator, ds, seed)
         if torch_model:  # torch weights, loaded with weights_only=True
-            estimator.fit(ds.X, ds.y)
-            estimator.save(out)
+            estimator.fit(ds.X, targets)
+            oof = fit_threshold(
+                estimator, ds, threshold_folds, seed=seed, torch_model=True
+            )
+            save_model(estimator, out, metadata={"model": model, **about, **oof})
         else:
             pipe = feature_pipeline(extractor, estimator)
-            pipe.fit(ds.X, ds.y)
+            pipe.fit(ds.X, targets)
+            oof = fit_threshold(pipe, ds, threshold_folds, seed=seed, torch_model=False)
             pipe.set_params(features__n_jobs=1, features__cache_dir=None)
             save_model(
                 pipe,
@@ -135,11 +188,165 @@ def train(
                     "n_samples": len(ds),
                     "imbalance": imbalance.value,
                     "seed": seed,
+                    **about,
+                    **oof,
                 },
             )
-        typer.echo(f"{model} fitted on {len(ds)} images of {ds.name} → {out}")
+        labels = f" ({len(ds.classes)} labels)" if ds.multilabel else ""
+        typer.echo(f"{model} fitted on {len(ds)} images of {ds.name}{labels} → {out}")
 
     run_guarded(work)
+
+
+def _targets(name: str, estimator, ds, seed: int | None):
+    """The estimator to fit, its targets and the model file's multi-label facts.
+
+    Multi-label data: a feature model becomes one binary model per label
+    (:class:`~featcls.models.PerLabelClassifier`, each label's threshold tuned for
+    F1 on inner folds of the training data, as ``compare`` does); an image model
+    must declare that it takes label matrices (``featcls_multilabel``).
+    """
+    if not ds.multilabel:
+        return estimator, ds.y, {}
+    from featcls.models import MODEL_SPECS, PerLabelClassifier
+
+    labels = [str(c) for c in ds.classes]
+    about = {"multilabel": True, "labels": labels}
+    # Columns named by the labels (a CNN takes its classes_ from them).
+    matrix = ds.label_matrix.astype(int)
+    if MODEL_SPECS[name].consumes == "images":
+        if not getattr(estimator, "featcls_multilabel", False):
+            fail(
+                f"--model {name} does not take multi-label targets (--label-sep); "
+                "train a model on hand-crafted features (e.g. --model svm), which "
+                "is fitted per label."
+            )
+        return estimator, matrix, about
+    return (
+        PerLabelClassifier(estimator, threshold="f1", random_state=seed),
+        matrix,
+        {
+            **about,
+            "label_threshold": "f1",
+        },
+    )
+
+
+def load_unlabelled(params: dict, *, validate: bool = True):
+    """The images to classify or explain: a ``--data`` folder or a ``--manifest``.
+
+    ``params`` holds the command's ``data``, ``masks``, ``manifest``,
+    ``image_col``, ``mask_col``, ``channel_files``, ``channel_names`` and
+    ``on_error``. A folder is read with :func:`featcls.data.load_images` (any
+    nesting, no labels); a manifest through :class:`DatasetOptions` without a
+    label column, so a row may be one file per channel (``--channel-files``).
+    Skipped files are not warned about here: the command lists them.
+    """
+    from featcls.data import load_images
+    from featcls.exceptions import DataWarning
+
+    data, manifest = params["data"], params["manifest"]
+    if data is None and manifest is None:
+        fail(
+            "give the images: --data DIR (a folder of images, any nesting) or "
+            "--manifest CSV (one row per image, see --image-col)."
+        )
+    if params["masks"] is not None and manifest is not None:
+        fail("--masks goes with --data; with --manifest give --mask-col.")
+    if params["mask_col"] is not None and manifest is None:
+        fail("--mask-col names a column of --manifest; with --data give --masks.")
+    options = DatasetOptions(
+        data=data,
+        manifest=manifest,
+        image_col=params["image_col"],
+        label_col=None,
+        mask_col=params["mask_col"],
+        channel_files=params["channel_files"],
+        channel_names=params["channel_names"],
+        on_error=params["on_error"],
+    )
+    options.check()
+    if manifest is not None:
+        return options.load()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        return load_images(
+            data,
+            masks=params["masks"],
+            on_error=params["on_error"].value,
+            validate=validate,
+        )
+
+
+def sample_names(ds) -> list[str]:
+    """Each sample as the output names it: its path, or its channel files.
+
+    A path as found (relative to the folder) or as written in the manifest; a
+    sample of one file per channel as :class:`~featcls.data.ChannelFiles` shows
+    it (``train/s1_{red,green}.png``), relative to the manifest's folder.
+    """
+    import os
+
+    from featcls.data import ChannelFiles
+
+    root = ds.meta.get("root")
+    names = []
+    for i, (image, written) in enumerate(
+        zip(ds.X["image"], ds.X.get("relpath", ds.X["image"]), strict=True)
+    ):
+        if isinstance(image, ChannelFiles):
+            paths = image.paths
+            if root is not None:
+                paths = [os.path.relpath(p, root) for p in paths]
+            names.append(str(ChannelFiles(paths, image.names)))
+        elif isinstance(written, (str, os.PathLike)):
+            names.append(os.fspath(written))
+        else:
+            names.append(f"{ds.name}:{i}")
+    return names
+
+
+def _multilabel(pipe, meta: dict) -> list[str] | None:
+    """The label names of a multi-label model; None for a single-label one.
+
+    Said by the model file (``featcls train``), or by the model itself (a file
+    saved from Python): a :class:`~featcls.models.PerLabelClassifier` last step,
+    or an estimator fitted on a label matrix (``multilabel_``).
+    """
+    from featcls.models import PerLabelClassifier
+
+    final = pipe.steps[-1][1] if hasattr(pipe, "steps") else pipe
+    if not (
+        meta.get("multilabel")
+        or isinstance(final, PerLabelClassifier)
+        or getattr(final, "multilabel_", False)
+    ):
+        return None
+    return [str(label) for label in meta.get("labels") or pipe.classes_]
+
+
+def _prediction_table(pipe, meta: dict, ds):
+    """``path, prediction, p_<class>...``; multi-label: ``path, labels, p_<label>``."""
+    import numpy as np
+    import pandas as pd
+
+    proba = np.asarray(pipe.predict_proba(ds.X), dtype=float)
+    pred = pipe.predict(ds.X)
+    labels = _multilabel(pipe, meta)
+    table = pd.DataFrame({"path": sample_names(ds)})
+    if labels is None:
+        names = [str(c) for c in pipe.classes_]
+        table["prediction"] = pred
+    else:
+        names = labels
+        on = np.asarray(pred).astype(bool)
+        table["labels"] = [
+            " ".join(label for label, hit in zip(labels, row, strict=True) if hit)
+            for row in on
+        ]
+    for j, name in enumerate(names):
+        table[f"p_{name}"] = proba[:, j]
+    return table
 
 
 def predict(
@@ -147,45 +354,86 @@ def predict(
         Path, typer.Argument(help="Model file written by 'featcls train'.")
     ],
     data: Annotated[
-        Path,
+        Path | None,
         typer.Option(
-            "--data", help="Folder of images to classify (any nesting, no labels)."
+            "--data",
+            help="Folder of images to classify (any nesting, no labels); or give "
+            "--manifest.",
+            rich_help_panel="Dataset",
         ),
-    ],
+    ] = None,
     masks: MasksOpt = None,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(
+            "--manifest",
+            help="CSV with one row per image to classify (see --image-col, "
+            "--mask-col, --channel-files), instead of --data; a label column is "
+            "ignored.",
+            rich_help_panel="Dataset",
+        ),
+    ] = None,
+    image_col: ImageColOpt = DATASET.image_col,
+    mask_col: MaskColOpt = DATASET.mask_col,
+    channel_files: ChannelFilesOpt = DATASET.channel_files,
+    channel_names: ChannelNamesOpt = DATASET.channel_names,
     out: Annotated[
         Path,
-        typer.Option("--out", "-o", help="CSV of predictions and class probabilities."),
+        typer.Option(
+            "--out",
+            "-o",
+            help="CSV of predictions: path, prediction and p_<class> per class; for "
+            "a multi-label model path, labels (the predicted labels separated by "
+            "spaces) and p_<label> per label.",
+        ),
     ] = Path("predictions.csv"),
     n_jobs: NJobsOpt = 1,
     on_error: OnErrorOpt = DATASET.on_error,
+    tile: TileOpt = None,
+    stride: StrideOpt = None,
+    batch_size: BatchSizeOpt = 256,
+    maps: MapsOpt = None,
+    confidence: ConfidenceOpt = None,
+    cnn_module: CnnModuleOpt = None,
 ) -> None:
-    """Classify an unlabelled folder of images with a saved model."""
-    import pandas as pd
+    """Classify unlabelled images (a folder or a manifest) with a saved model.
 
+    With --tile, classify overlapping windows of each (large) image instead, and
+    with --maps draw them as one map per image.
+    """
     from featcls._files import atomic_path
 
+    params = {
+        "data": data,
+        "masks": masks,
+        "manifest": manifest,
+        "image_col": image_col,
+        "mask_col": mask_col,
+        "channel_files": channel_files,
+        "channel_names": channel_names,
+        "on_error": on_error,
+    }
     check_options({"n_jobs": n_jobs})
     check_out_file(out)
+    tiles = TileOptions.check(tile, stride, batch_size, maps, confidence)
 
     def work():
-        from featcls.data import load_images
-        from featcls.exceptions import DataWarning
         from featcls.models import load_model
 
-        pipe, meta = load_model(model)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DataWarning)
-            ds = load_images(data, masks=masks, on_error=on_error.value)
+        pipe, meta = load_model(model, module=cnn_module)
+        if tiles is not None and _multilabel(pipe, meta) is not None:
+            fail(
+                f"--tile classifies windows with a single-label model; '{model}' "
+                "is multi-label."
+            )
+        # Windows: predict_tiles checks (decodes) every image itself.
+        ds = load_unlabelled(params, validate=tiles is None)
         if "features__n_jobs" in pipe.get_params():
             pipe.set_params(features__n_jobs=n_jobs)
-        proba = pipe.predict_proba(ds.X)
-        classes = [str(c) for c in pipe.classes_]
-        table = pd.DataFrame(
-            {"path": ds.X["relpath"], "prediction": pipe.predict(ds.X)}
-        )
-        for j, c in enumerate(classes):
-            table[f"p_{c}"] = proba[:, j]
+        if tiles is not None:
+            tiles.run(pipe, meta, ds, model=model, out=out, on_error=on_error.value)
+            return
+        table = _prediction_table(pipe, meta, ds)
         with atomic_path(out) as part:
             table.to_csv(part, index=False)
         typer.echo(

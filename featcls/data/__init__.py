@@ -1,11 +1,12 @@
 """Loading, decoding and preparing images: the first stage of featcls.
 
 Every loader returns a :class:`Dataset` whose ``X`` is a *sample table* (a DataFrame
-with an ``image`` column of paths or arrays and an optional ``mask`` column); all
-decoding goes through :func:`read_image`.
+with an ``image`` column of paths, :class:`ChannelFiles` or arrays and an optional
+``mask`` column); all decoding goes through :func:`read_image`.
 """
 
 from featcls.data._builtin import BUILTIN_DATASETS, load_builtin
+from featcls.data._channels import ChannelFiles
 from featcls.data._dataset import Dataset
 from featcls.data._duplicates import find_duplicates
 from featcls.data._elpv import load_elpv
@@ -24,12 +25,13 @@ from featcls.data._manifest import load_manifest
 from featcls.data._preprocess import prepare_image
 from featcls.data._segment import auto_mask
 from featcls.data._synthetic import make_synthetic
-from featcls.data._table import as_sample_table
+from featcls.data._table import as_sample_table, select_channels
 
 __all__ = [
     "BUILTIN_DATASETS",
     "CHANNEL_POLICIES",
     "MAX_IMAGE_PIXELS",
+    "ChannelFiles",
     "Dataset",
     "as_sample_table",
     "auto_mask",
@@ -46,6 +48,7 @@ __all__ = [
     "read_image",
     "read_mask",
     "save_folder",
+    "select_channels",
     "split_channels",
     "to_float",
 ]

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from featcls.data._channels import ChannelFiles
 from featcls.data._table import as_sample_table
 
 __all__ = ["find_duplicates"]
@@ -124,6 +125,26 @@ def _file_sets(paths: dict[int, str], n_jobs: int) -> list[list[int]]:
     return sets
 
 
+def _channel_sets(samples: dict[int, ChannelFiles], n_jobs: int) -> list[list[int]]:
+    """Positions of samples whose channel files are identical, channel by channel."""
+    paths: dict[int, str] = {}
+    for sample in samples.values():
+        paths.update((len(paths), p) for p in sample.paths)
+    # Each file is known by the first of the files identical to it (by inode or
+    # bytes); a sample by its names and the sequence of its files.
+    same_as = {i: i for i in paths}
+    for group in _file_sets(paths, n_jobs):
+        first = min(group)
+        same_as.update((i, first) for i in group)
+    by_files: dict[Hashable, list[int]] = defaultdict(list)
+    start = 0
+    for position, sample in samples.items():
+        files = tuple(same_as[start + k] for k in range(len(sample.paths)))
+        by_files[(sample.names, files)].append(position)
+        start += len(sample.paths)
+    return [g for g in by_files.values() if len(g) > 1]
+
+
 def find_duplicates(X: Any, *, n_jobs: int | None = 1) -> list[np.ndarray]:
     """Sets of samples whose images are identical.
 
@@ -133,7 +154,9 @@ def find_duplicates(X: Any, *, n_jobs: int | None = 1) -> list[np.ndarray]:
     another file are read (a hash of the first 64 KiB, then of the whole file, in
     chunks); files that are not regular files (FIFOs, devices) or cannot be read
     belong to no set. A file and an array are never compared, nor are two encodings
-    of the same picture (a PNG and a TIFF of it).
+    of the same picture (a PNG and a TIFF of it). Two samples of one file per
+    named channel (:class:`ChannelFiles`) are identical when they have the same
+    channel names and, channel by channel, identical files.
 
     Parameters
     ----------
@@ -164,7 +187,8 @@ def find_duplicates(X: Any, *, n_jobs: int | None = 1) -> list[np.ndarray]:
         if isinstance(v, (str, os.PathLike))
     }
     arrays = [i for i, v in enumerate(images) if isinstance(v, np.ndarray)]
-    sets = _file_sets(paths, threads)
+    multi = {i: v for i, v in enumerate(images) if isinstance(v, ChannelFiles)}
+    sets = _file_sets(paths, threads) + _channel_sets(multi, threads)
     sets += _refine([arrays], lambda i: _hash_array(images[i]), threads)
     return sorted(
         (np.asarray(sorted(s), dtype=np.intp) for s in sets), key=lambda s: s[0]

@@ -26,6 +26,7 @@ import tifffile
 from PIL import Image
 
 from featcls._policies import CHANNEL_POLICIES
+from featcls.data._channels import ChannelFiles, parse_channels
 from featcls.data._fileinfo import special_file
 from featcls.data._header import (
     MAX_IMAGE_PIXELS,
@@ -367,7 +368,7 @@ def _read_bytes(path: str | os.PathLike, name: str, kind: str) -> bytes:
 
 
 def read_image(
-    source: str | os.PathLike | np.ndarray,
+    source: str | os.PathLike | ChannelFiles | np.ndarray,
     *,
     name: str | None = None,
     max_pixels: int | None = None,
@@ -387,10 +388,19 @@ def read_image(
     Images whose values have no known scale (float outside [0, 1], 32/64-bit
     integers) are refused, see :func:`to_float`.
 
+    A :class:`ChannelFiles` (one grey file per named channel) is read file by file
+    and stacked into ``(H, W, C)`` in the order of its names. Each file must be a
+    single grey image (an RGB or grey+alpha file is refused, even when its colour
+    channels are equal) and all must have the same height and width; the error
+    names the file, its channel and the fix. Files of one dtype keep it; files of
+    different dtypes (an 8-bit and a 16-bit stain) are each put on the common
+    [0, 1] scale by :func:`to_float` and stacked as float32.
+
     Parameters
     ----------
-    source : str, os.PathLike or ndarray
-        Path of the image file, or an in-memory image.
+    source : str, os.PathLike, ChannelFiles or ndarray
+        Path of the image file, the files of a sample's channels, or an in-memory
+        image.
     name : str, optional
         Name used in error messages; defaults to the path.
     max_pixels : int, optional
@@ -410,9 +420,10 @@ def read_image(
     ImageReadError
         If the file is missing, not a regular file, empty, not an image, larger
         than the pixel limit, truncated or corrupt, or the image fails
-        :func:`check_image` (e.g. NaN pixels) or has no known scale.
+        :func:`check_image` (e.g. NaN pixels) or has no known scale; for
+        ChannelFiles also if a channel file has several channels or another size.
     TypeError
-        If ``source`` is neither a path nor an array.
+        If ``source`` is neither a path, ChannelFiles nor an array.
 
     Examples
     --------
@@ -425,13 +436,55 @@ def read_image(
     elif isinstance(source, (str, os.PathLike)):
         image = _read_file(source, name, "image", max_pixels)
         name = str(source) if name is None else name
+    elif isinstance(source, ChannelFiles):
+        image = _read_channel_files(source, max_pixels)
+        name = str(source) if name is None else name
     else:
         raise TypeError(
-            "read_image expects a path (str or os.PathLike) or a numpy array, "
-            f"got {type(source).__name__}."
+            "read_image expects a path (str or os.PathLike), ChannelFiles or a numpy "
+            f"array, got {type(source).__name__}."
         )
     _check_scale(image, _describe(name))
     return image
+
+
+def channel_kind(channel: str) -> str:
+    """How messages call the file of one named channel: ``'green' channel file``."""
+    return f"{channel!r} channel file"
+
+
+def _read_channel_files(files: ChannelFiles, max_pixels: int | None) -> np.ndarray:
+    """The grey files of one sample's channels, stacked in the order of its names."""
+    planes: list[np.ndarray] = []
+    for channel, path in zip(files.names, files.paths, strict=True):
+        what = channel_kind(channel)
+        plane = _read_file(path, None, what, max_pixels)
+        if plane.ndim == 3:
+            equal = plane.shape[2] >= 3 and all(
+                np.array_equal(plane[:, :, 0], plane[:, :, c]) for c in (1, 2)
+            )
+            note = " (its colour channels are equal: a grey image saved as colour)"
+            raise ImageReadError(
+                f"Cannot use {what} {path!r}: it has {plane.shape[2]} channels "
+                f"(shape {plane.shape}){note if equal else ''}, but each channel "
+                f"file must be a single grey image. Save the {channel!r} channel "
+                "alone as a grey PNG or TIFF; or, if the file holds every channel, "
+                "load it as one image (image_col, without channel_files)."
+            )
+        if planes and plane.shape != planes[0].shape:
+            (h, w), (h0, w0) = plane.shape, planes[0].shape
+            raise ImageReadError(
+                f"The {what} {path!r} is {h}×{w} but the "
+                f"{channel_kind(files.names[0])} {files.paths[0]!r} of the same "
+                f"sample is {h0}×{w0} (height×width); every channel file of a "
+                "sample must have the same size. Re-export it at the size of the "
+                "others."
+            )
+        _check_scale(plane, f"{what} {path!r}")
+        planes.append(plane)
+    if len({p.dtype for p in planes}) > 1:
+        planes = [to_float(p) for p in planes]
+    return np.stack(planes, axis=2) if len(planes) > 1 else planes[0]
 
 
 def _read_file(
@@ -636,22 +689,34 @@ def to_float(image: np.ndarray, *, name: str | None = None) -> np.ndarray:
 
 
 def split_channels(
-    image: np.ndarray, channels: str = "gray"
+    image: np.ndarray,
+    channels: str | tuple[str, ...] = "gray",
+    *,
+    names: tuple[str, ...] | None = None,
 ) -> tuple[list[np.ndarray], list[str]]:
     """Split an image into named 2-D float channels according to a policy.
 
-    The number of channels decides how an image is interpreted: 2-D is grey, 2
-    channels grey + alpha, 3 RGB, 4 RGBA and more than 4 a multichannel image.
+    Without ``names``, the number of channels decides how an image is
+    interpreted: 2-D is grey, 2 channels grey + alpha, 3 RGB, 4 RGBA and more than
+    4 a multichannel image. With ``names`` (a sample of one file per named
+    channel, :class:`ChannelFiles`) the channels are stains, not colours: none is
+    an alpha channel and each keeps its name.
 
     Parameters
     ----------
     image : ndarray
         Image from :func:`to_float` (integer images are converted with it).
-    channels : {"gray", "rgb", "hsv", "channels"}, default="gray"
+    channels : {"gray", "rgb", "hsv", "channels"} or channel names, default="gray"
         ``"gray"``: one channel ``"gray"`` (colour -> ITU-R BT.601 luma, alpha
-        dropped, more than 4 channels -> their mean). ``"rgb"``: ``"r", "g", "b"``.
-        ``"hsv"``: ``"h", "s", "v"``, all in [0, 1] (hue divided by 360).
-        ``"channels"``: every channel as is, named ``"c0"``, ``"c1"``, ...
+        dropped, more than 4 channels -> their mean; named channels -> their
+        mean). ``"rgb"``: ``"r", "g", "b"``. ``"hsv"``: ``"h", "s", "v"``, all in
+        [0, 1] (hue divided by 360); both need 3 colour channels (or exactly 3
+        named ones, taken as red, green, blue). ``"channels"``: every channel as
+        is, named by ``names``, else ``"c0"``, ``"c1"``, ... Channel names
+        (``"green"``, ``"green,blue"`` or a tuple) keep those named channels, in
+        that order.
+    names : tuple of str, optional
+        The names of the image's channels, in order.
 
     Returns
     -------
@@ -663,8 +728,9 @@ def split_channels(
     Raises
     ------
     ValueError
-        If ``channels`` is not a valid policy, or an RGB/HSV policy is asked of an
-        image without three colour channels.
+        If ``channels`` is neither a valid policy nor names of the image's
+        channels, an RGB/HSV policy is asked of an image without three colour
+        channels, or ``names`` does not name every channel.
 
     Examples
     --------
@@ -672,33 +738,67 @@ def split_channels(
     >>> arrays, names = split_channels(np.ones((2, 2, 3), dtype=np.float32), "rgb")
     >>> names
     ['r', 'g', 'b']
+    >>> stains = np.zeros((2, 2, 2), dtype=np.float32)
+    >>> split_channels(stains, "channels", names=("dapi", "actin"))[1]
+    ['dapi', 'actin']
     """
-    if channels not in CHANNEL_POLICIES:
+    if names is None and not (
+        isinstance(channels, str) and channels in CHANNEL_POLICIES
+    ):
         raise ValueError(
             f"channels must be one of {', '.join(map(repr, CHANNEL_POLICIES))}. "
-            f"Got {channels!r} instead."
+            f"Got {channels!r} instead (channel names select channels only of "
+            "images with named channels)."
         )
+    policy = parse_channels(channels)
     image = to_float(check_image(image))
     n_channels = 1 if image.ndim == 2 else image.shape[2]
-    if channels == "channels":
-        if image.ndim == 2:
-            return [np.ascontiguousarray(image)], ["c0"]
-        arrays = [np.ascontiguousarray(image[:, :, i]) for i in range(n_channels)]
-        return arrays, [f"c{i}" for i in range(n_channels)]
-    if channels == "gray":
+    if names is not None and len(names) != n_channels:
+        raise ValueError(
+            f"names must name each of the image's {n_channels} channel(s); got "
+            f"{len(names)}: {list(names)}."
+        )
+
+    def plane(i: int) -> np.ndarray:
+        return np.ascontiguousarray(image if image.ndim == 2 else image[:, :, i])
+
+    if not isinstance(policy, str):  # a channel view, by name
+        unknown = [n for n in policy if n not in names]
+        if unknown:
+            raise SettingError(
+                f"Unknown channel(s) {', '.join(map(repr, unknown))} in ",
+                Setting("channels", ",".join(policy)),
+                f"; the image's channels are {', '.join(map(repr, names))}.",
+            )
+        return [plane(names.index(n)) for n in policy], list(policy)
+    if policy == "channels":
+        own = list(names) if names is not None else [f"c{i}" for i in range(n_channels)]
+        return [plane(i) for i in range(n_channels)], own
+    if policy == "gray":
         if image.ndim == 2:
             gray = image
+        elif names is not None or n_channels > 4:
+            gray = image.mean(axis=2, dtype=np.float32)
         elif n_channels == 2:
             gray = image[:, :, 0]
-        elif n_channels in (3, 4):
-            gray = image[:, :, :3] @ _LUMA_601
         else:
-            gray = image.mean(axis=2, dtype=np.float32)
+            gray = image[:, :, :3] @ _LUMA_601
         return [np.ascontiguousarray(gray, dtype=np.float32)], ["gray"]
+    if names is not None and n_channels != 3:
+        raise SettingError(
+            Setting("channels", policy),
+            f" needs a colour image, but the sample has {n_channels} named "
+            f"channel(s) ({', '.join(map(repr, names))}), which are not colours. "
+            "Use ",
+            Setting("channels", "channels"),
+            " (each channel by its name) or name the channels to keep (",
+            Setting("channels", ",".join(names[:2])),
+            ").",
+        )
     if n_channels not in (3, 4):
         kind = "a grey" if n_channels <= 2 else f"a {n_channels}-channel"
         raise SettingError(
-            Setting("channels", channels),
+            Setting("channels", policy),
             f" needs an RGB or RGBA image, got {kind} image of shape {image.shape}. "
             "Use ",
             Setting("channels", "gray"),
@@ -707,7 +807,7 @@ def split_channels(
             ".",
         )
     rgb = np.ascontiguousarray(image[:, :, :3])
-    if channels == "rgb":
+    if policy == "rgb":
         return [np.ascontiguousarray(rgb[:, :, i]) for i in range(3)], ["r", "g", "b"]
     hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
     h = hsv[:, :, 0] / np.float32(360.0)

@@ -1,4 +1,8 @@
-"""The sample table: one row per image, column ``image`` (a path or an array)."""
+"""The sample table: one row per sample, column ``image`` (a path or an array).
+
+A sample of one file per named channel holds a
+:class:`~featcls.data.ChannelFiles` in its ``image`` cell instead of a path.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["as_sample_table"]
+from featcls.data._channels import ChannelFiles, channel_view, parse_channels
+
+__all__ = ["as_sample_table", "select_channels"]
 
 _EXPECTED = (
     "a DataFrame with an 'image' column, an (N, H, W) or (N, H, W, C) array, or a "
-    "list of image paths or arrays"
+    "list of image paths, ChannelFiles or arrays"
 )
 
 
@@ -26,7 +32,7 @@ def object_column(values: Sequence[Any]) -> np.ndarray:
 
 
 def _check_item(item: Any, position: int) -> Any:
-    if isinstance(item, np.ndarray):
+    if isinstance(item, (np.ndarray, ChannelFiles)):
         return item
     if isinstance(item, (str, os.PathLike)):
         return os.fspath(item)
@@ -40,15 +46,17 @@ def as_sample_table(X: Any) -> pd.DataFrame:
     """Convert what users pass as images into the sample table.
 
     The sample table is a DataFrame with one row per image and a column ``image``
-    holding a path (str) or an in-memory array, plus an optional ``mask`` column and
-    any metadata. scikit-learn's splitters slice it like any table.
+    holding a path (str), a :class:`~featcls.data.ChannelFiles` (one file per
+    named channel) or an in-memory array, plus an optional ``mask`` column and any
+    metadata. scikit-learn's splitters slice it like any table.
 
     Parameters
     ----------
     X : DataFrame, ndarray, list, tuple or Series
         A DataFrame with an ``image`` column is returned as is. An ``(N, H, W)`` or
         ``(N, H, W, C)`` array becomes one row per image. A list, tuple or Series of
-        paths (str or os.PathLike) or arrays becomes the ``image`` column.
+        paths (str or os.PathLike), ChannelFiles or arrays becomes the ``image``
+        column.
 
     Returns
     -------
@@ -94,3 +102,58 @@ def as_sample_table(X: Any) -> pd.DataFrame:
     else:
         raise TypeError(f"Expected {_EXPECTED}; got {type(X).__name__}.")
     return pd.DataFrame({"image": object_column(items)})
+
+
+def select_channels(X: Any, channels: Any) -> pd.DataFrame:
+    """A channel view of a sample table: the named channels of every sample.
+
+    Only the chosen channels' files are read afterwards, so every reader of the
+    table (features, CNN, thumbnails, duplicate detection) sees the same channels.
+    :meth:`Dataset.select_channels <featcls.data.Dataset.select_channels>` does
+    the same for a data set.
+
+    Parameters
+    ----------
+    X : sample table
+        Anything :func:`as_sample_table` accepts, whose samples have named
+        channels (:class:`~featcls.data.ChannelFiles`).
+    channels : str or sequence of str
+        Channel names, ``"green"``, ``"green,blue"`` or ``["green", "blue"]``; the
+        view keeps them in this order.
+
+    Returns
+    -------
+    table : DataFrame
+        A copy of the table whose ``image`` cells hold only those channels.
+
+    Raises
+    ------
+    ValueError
+        If ``channels`` is a channel policy rather than names, or a sample has no
+        named channels or lacks one of them (the message lists its channels).
+
+    Examples
+    --------
+    >>> from featcls.data import ChannelFiles
+    >>> sample = ChannelFiles(["a_red.png", "a_green.png"], ["red", "green"])
+    >>> select_channels([sample], "green")["image"].iloc[0].names
+    ('green',)
+    """
+    names = parse_channels(channels)
+    if isinstance(names, str):
+        raise ValueError(
+            f"select_channels keeps named channels; {names!r} is a channel policy, "
+            "which FeatureExtractor(channels=...) applies. Give channel names, e.g. "
+            "'green' or 'green,blue'."
+        )
+    table = as_sample_table(X).copy()
+    images = table["image"].tolist()
+    table["image"] = object_column(
+        [
+            channel_view(
+                image, names, image if isinstance(image, str) else f"sample {i}"
+            )
+            for i, image in enumerate(images)
+        ]
+    )
+    return table

@@ -10,7 +10,8 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from featcls._policies import ON_ERROR
-from featcls.data._image import file_problem, read_image, read_mask
+from featcls.data._channels import ChannelFiles
+from featcls.data._image import channel_kind, file_problem, read_image, read_mask
 from featcls.exceptions import DataWarning, ImageReadError, Setting, SettingError
 
 __all__ = [
@@ -34,9 +35,12 @@ SKIP_HINT = (
 
 @dataclass
 class SampleFiles:
-    """The files of one sample and any problem already known from listing them."""
+    """The files of one sample and any problem already known from listing them.
 
-    image: str
+    ``image`` is a path, or the files of the sample's named channels.
+    """
+
+    image: str | ChannelFiles
     mask: str | None = None
     problem: str | None = None
 
@@ -61,20 +65,31 @@ def normalise_extensions(extensions: Iterable[str]) -> tuple[str, ...]:
     return out
 
 
+def _exists(image: str | ChannelFiles) -> ImageReadError | None:
+    """Why the image file (or a channel file) cannot be read, by ``stat`` alone."""
+    if isinstance(image, ChannelFiles):
+        for channel, path in zip(image.names, image.paths, strict=True):
+            problem = file_problem(path, path, channel_kind(channel))
+            if problem is not None:
+                return problem
+        return None
+    return file_problem(image, image, "image")
+
+
 def _check_one(sample: SampleFiles, validate: bool) -> ImageReadError | None:
     """The problem with one sample's files, or None when they are usable."""
     if sample.problem is not None:
         return ImageReadError(sample.problem)
     if not validate:
         # Existence only, by stat: FIFOs and devices are refused without opening.
-        problem = file_problem(sample.image, sample.image, "image")
+        problem = _exists(sample.image)
         if problem is None and sample.mask is not None:
             problem = file_problem(sample.mask, sample.mask, "mask")
         return problem
     try:
         image = read_image(sample.image)
         if sample.mask is not None:
-            read_mask(sample.mask, shape=image.shape, image_name=sample.image)
+            read_mask(sample.mask, shape=image.shape, image_name=str(sample.image))
     except ImageReadError as exc:
         return exc
     return None

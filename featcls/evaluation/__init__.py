@@ -1,5 +1,6 @@
 """The comparison engine: every model on the same folds, results as plain data."""
 
+from featcls._scheduler import use_scheduler
 from featcls.evaluation._compare import compare, takes_images
 from featcls.evaluation._metrics import corrected_ttest, per_class_table, wilcoxon_test
 from featcls.evaluation._result import (
@@ -8,10 +9,11 @@ from featcls.evaluation._result import (
     ComparisonResult,
     FoldRecord,
 )
-from featcls.evaluation._splits import make_folds, predefined_splits
+from featcls.evaluation._splits import HoldOut, make_folds, predefined_splits
 
 __all__ = [
     "N_CONFIDENT_ERRORS",
+    "HoldOut",
     "SCHEMA_VERSION",
     "ComparisonResult",
     "FoldRecord",
@@ -21,5 +23,6 @@ __all__ = [
     "per_class_table",
     "predefined_splits",
     "takes_images",
+    "use_scheduler",
     "wilcoxon_test",
 ]

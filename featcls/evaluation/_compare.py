@@ -15,7 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import delayed
 from sklearn.base import clone
 from sklearn.metrics import f1_score
 from sklearn.model_selection import GridSearchCV
@@ -23,7 +23,9 @@ from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
 
 from featcls._images import QUALITY, lossy_uri
+from featcls._scheduler import run_unordered, use_scheduler
 from featcls.data import (
+    ChannelFiles,
     Dataset,
     as_sample_table,
     find_duplicates,
@@ -31,13 +33,30 @@ from featcls.data import (
     to_float,
 )
 from featcls.evaluation._curves import FitMemory, check_train_sizes, nested_subsets
+from featcls.evaluation._decision import (
+    AGGREGATIONS,
+    aggregate,
+    choose_threshold,
+    group_truth,
+    inner_oof,
+    parse_threshold,
+    positive_class,
+    warn_no_threshold,
+)
 from featcls.evaluation._env import environment
+from featcls.evaluation._multilabel import (
+    as_label_matrix,
+    check_label_counts,
+    is_label_matrix,
+    label_sets,
+)
 from featcls.evaluation._result import ComparisonResult, FoldRecord
 from featcls.evaluation._splits import (
     check_class_counts,
     check_cv,
     describe_cv,
     make_folds,
+    merge_duplicates,
 )
 from featcls.exceptions import Setting, SettingError
 from featcls.features import FeatureExtractor, FeatureFamily
@@ -48,6 +67,7 @@ from featcls.models import (
     describe_model,
     threads_per_model,
 )
+from featcls.models._multilabel import PerLabelClassifier
 
 __all__ = ["compare", "takes_images", "thumbnail_uri"]
 
@@ -106,8 +126,9 @@ def _family_permutation(estimator, X, y, names, classes, seed, n_repeats=3) -> d
     for j, name in enumerate(names):
         families.setdefault(name.split("__")[0], []).append(j)
     rng = np.random.default_rng(seed)
+    labels = None if np.ndim(y) == 2 else classes  # a label matrix: over labels
     base = f1_score(
-        y, estimator.predict(X), labels=classes, average="macro", zero_division=0
+        y, estimator.predict(X), labels=labels, average="macro", zero_division=0
     )
     out = {}
     for family, cols in families.items():
@@ -120,7 +141,7 @@ def _family_permutation(estimator, X, y, names, classes, seed, n_repeats=3) -> d
                 - f1_score(
                     y,
                     estimator.predict(shuffled),
-                    labels=classes,
+                    labels=labels,
                     average="macro",
                     zero_division=0,
                 )
@@ -156,8 +177,14 @@ def _fit_fold(
     feature_names,
     importance,
     seed,
+    decision=None,
 ) -> dict:
-    """Fit one model on a fold's training part (or a fraction) and predict its test."""
+    """Fit one model on a fold's training part (or a fraction) and predict its test.
+
+    ``decision`` (binary tasks with a threshold rule or groups, see
+    :func:`_decide`) holds the rule, the positive class and the groups of the
+    training and test parts.
+    """
     out: dict[str, Any] = {
         "model": name,
         "repeat": fold["repeat"],
@@ -171,19 +198,45 @@ def _fit_fold(
     try:
         est = clone(estimator)
         start = time.perf_counter()
+        fit_params = {}
+        if decision is not None and "pos" not in decision:  # per-label models
+            fit_params["groups"] = decision["inner_groups"]
         with FitMemory() as memory:
-            est.fit(X_train, y_train)
+            est.fit(X_train, y_train, **fit_params)
         out["fit_time"] = time.perf_counter() - start
         out["fit_memory"] = memory.peak
         start = time.perf_counter()
-        pred = np.asarray(est.predict(X_test), dtype=object).astype(str)
-        proba = None
-        if hasattr(est, "predict_proba"):
+        multilabel = np.ndim(y_train) == 2
+        if multilabel:
+            pred = np.asarray(est.predict(X_test)).astype(int)
+            proba = np.asarray(est.predict_proba(X_test), dtype=float)
+        else:
+            pred = np.asarray(est.predict(X_test), dtype=object).astype(str)
+            proba = None
+        if not multilabel and hasattr(est, "predict_proba"):
             raw = np.asarray(est.predict_proba(X_test), dtype=float)
             proba = np.zeros((len(pred), len(classes)))
             cols = [classes.index(str(c)) for c in est.classes_]
             proba[:, cols] = raw
         out["predict_time"] = time.perf_counter() - start
+        if decision is not None and "pos" in decision:
+            if proba is None:
+                raise TypeError(
+                    f"{name} has no predict_proba: a threshold rule and group answers "
+                    "need probabilities."
+                )
+            pred = _decide(
+                out,
+                estimator,
+                X_train,
+                y_train,
+                y_test,
+                pred,
+                proba,
+                classes,
+                decision,
+                seed,
+            )
         out["y_pred"] = pred.tolist()
         out["proba"] = None if proba is None else proba.tolist()
         out["params"] = (
@@ -191,6 +244,8 @@ def _fit_fold(
             if isinstance(est, GridSearchCV)
             else {}
         )
+        if hasattr(est, "thresholds_"):  # one per label, tuned on the training part
+            out["params"]["label_thresholds"] = [_plain(t) for t in est.thresholds_]
         if fraction == 1 and hasattr(est, "featcls_report_"):  # for the report
             out["extra"] = est.featcls_report_
         if importance and feature_names is not None:
@@ -216,6 +271,154 @@ def _fit_fold(
             }
         )
     return out
+
+
+def _decide(
+    out, estimator, X_train, y_train, y_test, pred, proba, classes, decision, seed
+) -> np.ndarray:
+    """Thresholds chosen inside the fit's training data; the group answers.
+
+    Fills ``out["threshold"]`` (the image-level threshold on the positive class's
+    probability, None without a rule) and ``out["group"]`` (each test group's
+    truth and score, and the group threshold), and returns the image-level
+    predictions. The thresholds come from out-of-fold probabilities of an inner
+    cross-validation on the training data only (:func:`inner_oof`), grouped like
+    the outer folds. Without a rule the model's own predictions are kept.
+    """
+    pos, rule = decision["pos"], decision["rule"]
+    neg = next(c for c in classes if c != pos)
+    p_test = proba[:, classes.index(pos)]
+    if not np.isfinite(p_test).all():
+        raise ValueError(
+            "the model gave non-finite probabilities on the test part, so no "
+            "threshold or group answer can be made; check it (or its features) "
+            "for NaN."
+        )
+    image_t = 0.5
+    oof = None
+    if rule is not None:
+        oof = inner_oof(
+            estimator,
+            X_train,
+            y_train,
+            decision["inner_groups"],
+            pos=pos,
+            random_state=seed,
+        )
+        image_t = (
+            choose_threshold(y_train == pos, oof, rule)
+            if np.isfinite(oof).all()
+            else np.nan
+        )
+        if not np.isfinite(image_t):
+            warn_no_threshold(rule, "image")
+            image_t = 0.5
+        pred = np.where(p_test >= image_t, pos, neg)
+        out["threshold"] = float(image_t)
+    groups_train = decision["groups_train"]
+    if groups_train is None:
+        return pred
+    how, labels = decision["aggregate"], decision["labels"]
+    group_t = 0.5
+    if rule is not None:
+        group_t = np.nan
+        if np.isfinite(oof).all():
+            train_truth = group_truth(
+                y_train == pos,
+                groups_train,
+                None if labels is None else labels["train"],
+                pos,
+            )
+            train_score = aggregate(oof, groups_train, how, image_t)
+            group_t = choose_threshold(train_truth, train_score, rule)
+        if not np.isfinite(group_t):
+            warn_no_threshold(rule, "group")
+            group_t = 0.5
+    truth = group_truth(
+        y_test == pos,
+        decision["groups_test"],
+        None if labels is None else labels["test"],
+        pos,
+    )
+    score = aggregate(p_test, decision["groups_test"], how, image_t)
+    out["group"] = {
+        "ids": truth.index.tolist(),
+        "truth": truth.to_numpy(bool).tolist(),
+        "score": score.to_numpy(float).tolist(),
+        "threshold": float(group_t),
+    }
+    return pred
+
+
+def _check_multilabel_settings(train_sizes, aggregate_by, pos_label) -> None:
+    """Refuse what a multi-label comparison does not do (yet), in one line."""
+    for name, value in (
+        ("train_sizes", train_sizes),
+        ("aggregate_by", aggregate_by),
+        ("pos_label", pos_label),
+    ):
+        if value is not None:
+            raise ValueError(
+                f"{name} is for single-label targets; this y is a multi-label "
+                "matrix. Leave it out."
+            )
+
+
+def _per_label(name: str, estimator, rule, seed):
+    """A feature model as one binary model per label; image models must say so."""
+    if takes_images(estimator):
+        if getattr(estimator, "featcls_multilabel", False):
+            return estimator
+        raise ValueError(
+            f"{name} does not take multi-label targets; compare feature models on "
+            "them, or give a model that declares featcls_multilabel = True."
+        )
+    return PerLabelClassifier(
+        estimator,
+        threshold="f1" if rule is None else str(rule),
+        random_state=seed,
+    )
+
+
+def _sample_values(table: pd.DataFrame, values, name: str) -> np.ndarray | None:
+    """A column of the sample table, or one value per sample, as strings."""
+    if values is None:
+        return None
+    if isinstance(values, str):
+        if values not in table.columns:
+            raise ValueError(
+                f"{name}={values!r} is not a column of X; its columns are "
+                f"{list(table.columns)}."
+            )
+        values = table[values]
+    series = pd.Series(list(values) if not hasattr(values, "__len__") else values)
+    if len(series) != len(table):
+        raise ValueError(f"{name} has {len(series)} values for {len(table)} samples.")
+    empty = series.isna().to_numpy() | (series.astype(str).str.strip() == "")
+    if empty.any():
+        raise ValueError(
+            f"{name} is empty for {int(empty.sum())} sample(s) (the first at "
+            f"position {int(np.flatnonzero(empty)[0])}): every sample needs one."
+        )
+    return series.astype(str).to_numpy(dtype=object)
+
+
+def _check_nested(answers: np.ndarray, groups: np.ndarray) -> None:
+    """Refuse ``aggregate_by`` groups that span several ``groups``."""
+    spans = pd.Series(groups.astype(str)).groupby(answers).nunique()
+    if (spans > 1).any():
+        bad = ", ".join(f"'{g}'" for g in spans.index[spans > 1][:3])
+        raise ValueError(
+            f"The aggregate_by group(s) {bad} span several groups: each must lie "
+            "within one group (e.g. a patient within one hospital), or the folds "
+            "would split it. Leave groups out to group the folds by aggregate_by."
+        )
+
+
+def _values_name(values) -> str | None:
+    if values is None:
+        return None
+    return values if isinstance(values, str) else "given values"
 
 
 def _plain(value):
@@ -249,9 +452,15 @@ def thumbnail_uri(u8: np.ndarray, quality: int = THUMBNAIL_QUALITY) -> str:
 
 
 def _thumbnail(source) -> str | None:
+    """A thumbnail of one sample; named channels as a false-colour composite."""
+    from featcls._images import false_colour
+    from featcls.data import ChannelFiles
+
     try:
         image = source if isinstance(source, np.ndarray) else read_image(source)
         image = to_float(image)
+        if isinstance(source, ChannelFiles):  # stains, in their colours
+            return thumbnail_uri(false_colour(image, source.names))
         if image.ndim == 3:
             image = image[..., :3] if image.shape[2] >= 3 else image[..., 0]
         lo, hi = float(np.nanmin(image)), float(np.nanmax(image))
@@ -299,9 +508,16 @@ def compare(
     drop_rare_classes: bool = False,
     importance: bool = True,
     train_sizes: Sequence[float] | None = None,
+    threshold: str | None = None,
+    pos_label: str | None = None,
+    aggregate_by=None,
+    aggregate_with: str = "mean",
+    group_labels=None,
+    labels: Sequence[str] | None = None,
     dataset: Dataset | None = None,
     progress: bool | None = None,
     command: str = "",
+    scheduler: str | None = None,
 ) -> ComparisonResult:
     """Fit every model on identical outer folds and keep everything they produced.
 
@@ -325,7 +541,16 @@ def compare(
         options, ``random_state``, ``features`` (for ``fusion``) and
         ``threads_per_model(n_jobs)`` threads each.
     X : sample table, array of images or list of paths
-    y : array-like of labels
+    y : array-like of labels, or a label matrix
+        One class per sample; or, for multi-label targets, an indicator matrix
+        (a DataFrame whose columns name the labels, or a 2-D array of 0/1 with
+        ``labels``) of shape ``(n_samples, n_labels)``. Multi-label comparisons use
+        iteratively stratified folds (the ``iterative-stratification`` package;
+        grouped by the union of each group's labels), fit feature models once per
+        label (:class:`~featcls.models.PerLabelClassifier`, each label's threshold
+        tuned inside the training folds by ``threshold``, default ``"f1"``) and
+        score macro-F1 over labels as ``f1_macro``, with micro- and samples-F1
+        (:data:`~featcls.evaluation._multilabel.MULTILABEL_SCORES`).
     groups : array-like, optional
         Groups (sample, patient, module ...): stratified-grouped folds, and no group
         is ever on both sides of a split (given splits that put a group on both
@@ -380,6 +605,38 @@ def compare(
         subset fits are in ``result.curve_records`` (importances and report
         material are computed for the whole training parts only); every other
         view is of the whole training parts, as without curves.
+    threshold : {"youden", "f1", "sensitivity:T"} or None, default=None
+        Two classes only: how each fit's decision threshold on the positive
+        class's probability is chosen, inside its own training data, from the
+        out-of-fold probabilities of an inner 3-fold cross-validation (grouped
+        like the outer folds; one more fit per inner fold): Youden's J, the
+        positive class's F1, or the highest threshold reaching sensitivity T
+        (see :mod:`featcls.evaluation._decision`). The same rule chooses the
+        group threshold with ``aggregate_by``. None: each model's own
+        prediction (the class with the higher probability, a threshold of 0.5).
+    pos_label : str, optional
+        The positive class for ``threshold`` and ``aggregate_by``. Default: the
+        obvious one of pairs such as 0/1, negative/positive, false/true, else the
+        less frequent class; ``settings["pos_label"]`` records it.
+    aggregate_by : str or array-like, optional
+        Answers per group (patient, slide ...) as well as per image: a column of
+        ``X`` or one value per sample. The folds are grouped by it (with
+        ``groups`` too, each of its groups must lie in one of ``groups``), and in
+        every fold the test images' probabilities of the positive class are
+        aggregated per group (``aggregate_with``); a group is called positive
+        when its score reaches the group threshold (0.5, or chosen by
+        ``threshold``). :meth:`ComparisonResult.to_frame` with ``level="group"``
+        scores the answers. Two classes only.
+    aggregate_with : {"mean", "max", "fraction"}, default="mean"
+        A group's score: the mean or the maximum of its images' probabilities,
+        or the fraction of its images called positive.
+    group_labels : str or array-like, optional
+        The truth per group, with ``aggregate_by``: a column of ``X`` or one
+        value per sample, the same for every image of a group (a group is
+        positive when it is ``pos_label``). Default: a group is positive when any
+        of its images is.
+    labels : list of str, optional
+        Names of the columns of a multi-label indicator array ``y``.
     dataset : Dataset, optional
         Where ``X`` came from: its name, skipped-file ledger and provenance go into
         the result.
@@ -387,6 +644,13 @@ def compare(
         Progress bars (None: on a terminal).
     command : str
         The command line that reproduces this comparison, for the report.
+    scheduler : str, optional
+        Run the feature extraction and the fits on a Dask cluster: the address
+        of a running scheduler (``"tcp://host:8786"``) or ``"local:N"`` for a
+        ``LocalCluster`` of N worker processes (see
+        :func:`featcls.use_scheduler`; ``n_jobs`` then does not apply, every
+        worker takes tasks). One task per model, repeat, fold and training size;
+        the results are those of a local run.
 
     Returns
     -------
@@ -432,6 +696,12 @@ def compare(
     >>> result.settings["cv"].startswith("StratifiedShuffleSplit(n_splits=1")
     True
     """
+    if scheduler is not None:
+        arguments = dict(locals(), scheduler=None)
+        with use_scheduler(scheduler):
+            result = compare(**arguments)
+        result.settings["scheduler"] = scheduler
+        return result
     start_total = time.perf_counter()
     fractions = (1.0,) if train_sizes is None else check_train_sizes(train_sizes)
     if not isinstance(models, Mapping):
@@ -450,15 +720,47 @@ def compare(
         options = None  # estimators built by the caller: their options are theirs
     resolved = dict(models)
     table = as_sample_table(X)
-    y = np.asarray(y, dtype=object).astype(str)
+    Y = label_names = None
+    if is_label_matrix(y):
+        if np.shape(y)[1] < 2:
+            raise ValueError(
+                f"y has shape {np.shape(y)}: one column. Give class labels as a 1-D "
+                "vector (y.ravel() for one label per sample), or a multi-label "
+                "indicator matrix with a column per label (two or more)."
+            )
+        Y, label_names = as_label_matrix(y, labels)
+        _check_multilabel_settings(train_sizes, aggregate_by, pos_label)
+        y = np.asarray(label_sets(Y, label_names), dtype=object)
+    else:
+        if labels is not None:
+            raise ValueError("labels names the columns of a multi-label matrix y.")
+        y = np.asarray(y, dtype=object).astype(str)
     if len(y) != len(table):
         raise ValueError(f"X has {len(table)} samples but y has {len(y)} labels.")
     groups_arr = None if groups is None else np.asarray(groups, dtype=object)
     if groups_arr is not None and len(groups_arr) != len(y):
         raise ValueError(f"groups has {len(groups_arr)} entries for {len(y)} samples.")
-    if check_cv(cv, repeats) == "kfold":
-        keep = check_class_counts(y, cv, drop_rare=drop_rare_classes)
-    elif drop_rare_classes:
+    rule = parse_threshold(threshold)
+    answers = _sample_values(table, aggregate_by, "aggregate_by")
+    truths = _sample_values(table, group_labels, "group_labels")
+    if truths is not None and answers is None:
+        raise ValueError("group_labels needs aggregate_by (the groups they label).")
+    if answers is not None:
+        if aggregate_with not in AGGREGATIONS:
+            raise ValueError(
+                f"Unknown aggregate_with {aggregate_with!r}; use one of "
+                f"{', '.join(AGGREGATIONS)}."
+            )
+        if groups_arr is None:
+            groups_arr = answers  # no group straddles a split
+        else:
+            _check_nested(answers, groups_arr)
+    input_index = (
+        list(X.index) if isinstance(X, pd.DataFrame) else list(range(len(table)))
+    )
+    dropped_labels: list[str] = []
+    kfold = check_cv(cv, repeats) == "kfold"
+    if drop_rare_classes and not kfold:
         raise SettingError(
             Setting("drop_rare_classes", True),
             " needs an int cv (k-fold): with a splitter or given splits the folds "
@@ -467,28 +769,68 @@ def compare(
             Setting("drop_rare_classes", False),
             ".",
         )
-    else:
-        keep = np.ones(len(y), bool)
-    dropped = sorted(str(c) for c in set(y[~keep]))
+    keep = np.ones(len(y), bool)
+    if Y is not None:
+        kept = check_label_counts(
+            Y,
+            label_names,
+            cv if kfold else None,
+            drop_rare=drop_rare_classes,
+            groups=groups_arr,
+        )
+        names = np.asarray(label_names, dtype=object)
+        dropped_labels = names[~kept].tolist()
+        Y, label_names = Y[:, kept], names[kept].tolist()
+        y = np.asarray(label_sets(Y, label_names), dtype=object)
+    elif kfold:
+        keep = check_class_counts(y, cv, drop_rare=drop_rare_classes)
+    dropped = sorted(str(c) for c in set(y[~keep])) + dropped_labels
     if not keep.all():
         table, y = table[keep].reset_index(drop=True), y[keep]
         groups_arr = None if groups_arr is None else groups_arr[keep]
-    classes = sorted(set(y))
-    if len(classes) < 2:
+        answers = None if answers is None else answers[keep]
+        truths = None if truths is None else truths[keep]
+        input_index = [v for v, k in zip(input_index, keep, strict=True) if k]
+    classes = sorted(set(y)) if Y is None else list(label_names)
+    if Y is None and len(classes) < 2:
         held = ", ".join(f"'{c}'" for c in classes) or "no class"
         raise ValueError(
             f"A comparison needs at least two classes; the labels hold only {held} "
             f"({len(y)} samples), so no model can be trained. Check the labels."
         )
+    # Identical images (a file listed twice, a copy) stay in one fold, and in one
+    # fold of the inner cross-validations that choose thresholds.
+    duplicates = find_duplicates(table, n_jobs=n_jobs)
     folds = make_folds(
-        y,
+        y if Y is None else Y,
         groups_arr,
         cv=cv,
         repeats=repeats,
         random_state=random_state,
-        # Identical images (a file listed twice, a copy) stay in one fold.
-        duplicates=find_duplicates(table, n_jobs=n_jobs),
+        duplicates=duplicates,
     )
+    inner_groups = merge_duplicates(groups_arr, duplicates, len(y))
+    pos = None
+    described = dict(resolved)
+    if Y is not None:
+        resolved = {
+            name: _per_label(name, est, rule, random_state)
+            for name, est in resolved.items()
+        }
+    elif rule is not None or answers is not None:
+        pos = positive_class(classes, y, pos_label)
+        if truths is not None:
+            unknown = sorted(set(np.asarray(truths, dtype=str)) - set(classes))
+            if unknown:
+                shown = ", ".join(f"'{v}'" for v in unknown[:5])
+                raise ValueError(
+                    f"group_labels holds {shown}, which is not a class of y "
+                    f"({', '.join(classes)}): a group label must use the classes' "
+                    "names, or every group would be called negative."
+                )
+            group_truth(y == pos, answers, truths, pos)  # refuse varying labels now
+    elif pos_label is not None:
+        raise ValueError("pos_label applies with threshold or aggregate_by only.")
 
     # Training positions per (fold number, fraction): nested subsets of the fold's.
     subsets = {
@@ -534,6 +876,8 @@ def compare(
         feature_names = list(fitted.get_feature_names_out())
         timing["features"] = time.perf_counter() - start
 
+    target = y if Y is None else Y.astype(np.int8)
+
     def task(name, est, i, fold, fraction):
         train, test = subsets[i, fraction], np.asarray(fold["test"])
         if takes_images(est):
@@ -544,19 +888,36 @@ def compare(
             matrix = matrices[i, fraction]
             X_train, X_test = matrix[train], matrix[test]
         whole = fraction == 1
+        decision = None
+        inner = None if inner_groups is None else inner_groups[train]
+        if Y is not None and isinstance(est, PerLabelClassifier):
+            decision = {"inner_groups": inner}
+        elif pos is not None:
+            decision = {
+                "pos": pos,
+                "rule": rule,
+                "inner_groups": inner,
+                "aggregate": aggregate_with,
+                "groups_train": None if answers is None else answers[train],
+                "groups_test": None if answers is None else answers[test],
+                "labels": None
+                if truths is None
+                else {"train": truths[train], "test": truths[test]},
+            }
         return delayed(_run_fold)(
             name,
             est,
             fold,
             fraction,
             X_train,
-            y[train],
+            target[train],
             X_test,
-            y[test],
+            target[test],
             classes,
             names if importance and whole else None,
             importance and whole,
             random_state,
+            decision,
         )
 
     tasks = [
@@ -575,7 +936,7 @@ def compare(
         disable=not show,
         file=sys.stderr,
     ) as bar:
-        for out in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks):
+        for out in run_unordered(tasks, n_jobs):
             raw.append(out)
             bar.update(1)
     timing["cross_validation"] = time.perf_counter() - start
@@ -606,6 +967,8 @@ def compare(
             train_size=r["train_size"],
             fraction=r["fraction"],
             fit_memory=r["fit_memory"],
+            threshold=r.get("threshold"),
+            group=r.get("group"),
         )
         for r in raw
     ]
@@ -618,21 +981,26 @@ def compare(
             )
     images = table["image"].tolist()
     sample_ids = [
-        p if isinstance(p, str) else f"{getattr(dataset, 'name', 'sample')}:{i}"
+        str(p)
+        if isinstance(p, (str, ChannelFiles))
+        else f"{getattr(dataset, 'name', 'sample')}:{i}"
         for i, p in enumerate(images)
     ]
     info = {
         name: {
-            "description": describe_model(est),
+            "description": describe_model(est)
+            + ("" if Y is None else ", one per label"),
             "input": "images" if takes_images(est) else "features",
             "params": {k: _plain(v) for k, v in est.get_params(deep=False).items()},
         }
-        for name, est in resolved.items()
+        for name, est in described.items()
     }
     result = ComparisonResult(
         classes=classes,
         y=y.tolist(),
         sample_ids=sample_ids,
+        sample_index=[_plain(v) for v in input_index],
+        label_matrix=None if Y is None else Y.astype(int).tolist(),
         folds=[
             {"repeat": f["repeat"], "fold": f["fold"], "test": f["test"]} for f in folds
         ],
@@ -655,6 +1023,12 @@ def compare(
             "grouped": groups_arr is not None,
             "dropped_classes": dropped,
             "train_sizes": None if train_sizes is None else list(fractions),
+            "multilabel": Y is not None,
+            "threshold": None if rule is None else str(rule),
+            "pos_label": pos,
+            "aggregate_by": _values_name(aggregate_by),
+            "aggregate_with": None if answers is None else aggregate_with,
+            "group_labels": _values_name(group_labels),
             "features": None
             if extractor is None
             else {k: _plain(v) for k, v in extractor.get_params().items()},
@@ -677,7 +1051,7 @@ def _dataset_info(result: ComparisonResult, table: pd.DataFrame, dataset, seed) 
     chosen: set[int] = set()
     examples = {}
     for c in result.classes:
-        idx = np.flatnonzero(y == c)
+        idx = np.flatnonzero(result.members(c))
         pick = sorted(rng.choice(idx, size=min(6, len(idx)), replace=False).tolist())
         examples[c] = pick
         chosen.update(pick)
@@ -688,7 +1062,7 @@ def _dataset_info(result: ComparisonResult, table: pd.DataFrame, dataset, seed) 
     info = {
         "name": getattr(dataset, "name", "dataset"),
         "n_samples": len(y),
-        "class_counts": {c: int((y == c).sum()) for c in result.classes},
+        "class_counts": {c: int(result.members(c).sum()) for c in result.classes},
         "examples": examples,
         "thumbnails": thumbs,
         "skipped": []

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from featcls._files import write_text_atomic
+from featcls.evaluation._decision import binary_scores
 from featcls.evaluation._metrics import (
     SCORES,
     corrected_interval,
@@ -23,6 +24,12 @@ from featcls.evaluation._metrics import (
     per_class_table,
     wilcoxon_test,
 )
+from featcls.evaluation._multilabel import (
+    MULTILABEL_SCORES,
+    label_sets,
+    multilabel_fold_scores,
+    per_label_table,
+)
 
 __all__ = ["N_CONFIDENT_ERRORS", "SCHEMA_VERSION", "ComparisonResult", "FoldRecord"]
 
@@ -32,9 +39,11 @@ N_CONFIDENT_ERRORS = 8
 #: Version of the JSON layout written by :meth:`ComparisonResult.to_json`.
 #: 2: learning curves (``curve_records``) and each fit's training size, fraction
 #: and peak memory; version-1 files load with these unknown.
-SCHEMA_VERSION = 2
+#: 3: each fit's decision threshold and group answers, and the input's index of
+#: every sample; older files load without them (positions as the index).
+SCHEMA_VERSION = 3
 #: Versions :meth:`ComparisonResult.from_dict` reads.
-READABLE_VERSIONS = (1, 2)
+READABLE_VERSIONS = (1, 2, 3)
 
 
 @dataclass
@@ -57,6 +66,12 @@ class FoldRecord:
     fraction: float = 1.0
     #: Peak memory the fit added to its process, in bytes (NaN: not measured).
     fit_memory: float = math.nan
+    #: Threshold on the positive class's probability chosen by the comparison's
+    #: rule inside the training data (None: the model's own prediction).
+    threshold: float | None = None
+    #: Answers per group of the test part: ``{"ids", "truth", "score",
+    #: "threshold"}`` (None without ``aggregate_by``).
+    group: dict | None = None
 
 
 def _clean(value):
@@ -128,6 +143,14 @@ class ComparisonResult:
         True label of every sample, in sample order.
     sample_ids : list of str
         Path (or ``dataset:index``) of every sample.
+    label_matrix : list of list of int, or None
+        For a multi-label comparison, the 0/1 indicator matrix of the targets
+        (samples × ``classes``, which are then the label names); ``y`` holds each
+        sample's labels joined by spaces. None for single-label results.
+    sample_index : list or None
+        The index label (or position) in the compared ``X`` of every sample, which
+        :meth:`oof` indexes its frame by; None in results written before it was
+        kept (positions).
     folds : list of dict
         ``{"repeat", "fold", "test"}`` for every outer fold; a model's record on a fold
         holds predictions for exactly those test indices.
@@ -186,6 +209,8 @@ class ComparisonResult:
     command: str = ""
     extras: dict = field(default_factory=dict)
     tables: list = field(default_factory=list)
+    sample_index: list | None = None
+    label_matrix: list | None = None
     created: str = ""
     schema_version: int = SCHEMA_VERSION
 
@@ -318,12 +343,28 @@ class ComparisonResult:
         raise ValueError(f"No table titled {title!r}; this result has {titles}.")
 
     # -- views ------------------------------------------------------------------
+    @property
+    def multilabel(self) -> bool:
+        """Whether the targets are label sets (a multi-label comparison)."""
+        return self.label_matrix is not None
+
+    @property
+    def score_names(self) -> tuple[str, ...]:
+        """The fold-level scores of :meth:`to_frame` for this kind of target."""
+        return MULTILABEL_SCORES if self.multilabel else SCORES
+
+    def members(self, name: str) -> np.ndarray:
+        """Boolean mask of the samples of class ``name`` (or with label ``name``)."""
+        if self.multilabel:
+            return np.asarray(self.label_matrix, bool)[:, self.classes.index(name)]
+        return np.asarray(self.y, dtype=object) == name
+
     def _records(self, model: str) -> list[FoldRecord]:
         if model not in self.models:
             raise ValueError(f"Unknown model {model!r}; this result has {self.models}.")
         return [r for r in self.records if r.model == model]
 
-    def to_frame(self, curves: bool = True) -> pd.DataFrame:
+    def to_frame(self, curves: bool = True, level: str = "image") -> pd.DataFrame:
         """One row per (model, repeat, fold, training size): scores, timings, errors.
 
         ``train_size`` is the number of training images of the fit (NaN in results
@@ -337,7 +378,19 @@ class ComparisonResult:
             Include the learning curves' fits on subsets (``fraction`` below 1);
             False keeps the fits on whole training parts, one row per (model,
             repeat, fold), which every other view uses.
+        level : {"image", "group"}, default="image"
+            ``"group"`` (a comparison with ``aggregate_by``): the answers per
+            group instead, scored by ``sensitivity``, ``specificity``, ``ppv``,
+            ``npv`` and ``f1`` of the positive class, with the number of test
+            groups (``n_groups``, ``n_positive``) and the group ``threshold``.
         """
+        if level not in ("image", "group"):
+            raise ValueError(f"level must be 'image' or 'group'; got {level!r}.")
+        if level == "group":
+            frame = self._group_folds()
+            if not curves:
+                frame = frame[frame["fraction"] == 1].reset_index(drop=True)
+            return frame
         key = (
             id(self.records),
             len(self.records),
@@ -376,16 +429,20 @@ class ComparisonResult:
             }
             if r.error is None and r.y_pred is not None:
                 proba = None if r.proba is None else np.asarray(r.proba, float)
-                row.update(
-                    fold_scores(
-                        y[r.test_index],
-                        np.asarray(r.y_pred, object),
-                        proba,
-                        self.classes,
+                if self.multilabel:
+                    truth = np.asarray(self.label_matrix, bool)[r.test_index]
+                    row.update(multilabel_fold_scores(truth, r.y_pred, proba))
+                else:
+                    row.update(
+                        fold_scores(
+                            y[r.test_index],
+                            np.asarray(r.y_pred, object),
+                            proba,
+                            self.classes,
+                        )
                     )
-                )
             else:
-                row.update(dict.fromkeys(SCORES, np.nan))
+                row.update(dict.fromkeys(self.score_names, np.nan))
             row.update(
                 {
                     "train_size": np.nan if r.train_size is None else r.train_size,
@@ -403,7 +460,7 @@ class ComparisonResult:
             "fold",
             "train_size",
             "fraction",
-            *SCORES,
+            *self.score_names,
             "fit_time",
             "predict_time",
             "fit_memory",
@@ -437,7 +494,7 @@ class ComparisonResult:
                 "ci_high": high,
                 "ci_clipped": interval_clipped(values),
             }
-            for s in SCORES:
+            for s in self.score_names:
                 if s != metric:
                     v = part[s].to_numpy(float)
                     row[s] = np.nanmean(v) if np.isfinite(v).any() else np.nan
@@ -636,37 +693,248 @@ class ComparisonResult:
         ]
         return out
 
-    def oof(
-        self, model: str, repeat: int = 0
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Out-of-fold ``(y_true, y_pred, proba)`` of one repeat, for indices predicted.
+    def oof(self, model: str, repeat: int = 0) -> pd.DataFrame:
+        """Out-of-fold predictions of one repeat, one row per sample predicted.
 
-        Samples of a failed fold are left out.
+        Indexed like the compared ``X`` (its index labels, or positions for
+        arrays and lists; :attr:`sample_index`), in sample order, so the frame
+        joins back to the input: ``X.join(result.oof("svm"))``. Samples of a
+        failed fold are left out.
+
+        Parameters
+        ----------
+        model : str
+        repeat : int, default=0
+
+        Returns
+        -------
+        DataFrame
+            Columns ``position`` (in :attr:`y`), ``sample_id``, ``group`` (with
+            grouped folds), ``fold``, ``y_true``, ``y_pred`` and ``p_<class>``
+            per class (when the model stored probabilities). Multi-label: the
+            label sets as space-separated strings and ``p_<label>`` each label's
+            probability.
         """
-        index, pred, proba = [], [], []
+        positions, folds, pred, proba = [], [], [], []
         have_proba = True
         for r in self._records(model):
             if r.repeat != repeat or r.error is not None or r.y_pred is None:
                 continue
-            index += list(r.test_index)
-            pred += list(r.y_pred)
+            positions.append(np.asarray(r.test_index, dtype=np.intp))
+            folds.append(np.full(len(r.test_index), r.fold))
+            pred.append(
+                np.asarray(label_sets(r.y_pred, self.classes), dtype=object)
+                if self.multilabel
+                else np.asarray(r.y_pred, dtype=object)
+            )
             if r.proba is None:
                 have_proba = False
             else:
-                proba += list(r.proba)
-        y = np.asarray(self.y, dtype=object)[index]
-        probs = np.asarray(proba, float) if have_proba and proba else None
-        return y, np.asarray(pred, dtype=object), probs
+                proba.append(np.asarray(r.proba, float).reshape(-1, len(self.classes)))
+        if positions:
+            at = np.concatenate(positions)
+            order = np.argsort(at, kind="stable")
+            at = at[order]
+        else:
+            at = order = np.zeros(0, np.intp)
+        labels = (
+            at
+            if self.sample_index is None
+            else [self.sample_index[i] for i in at.tolist()]
+        )
+        index = pd.Index(labels, name="sample")
+        frame = pd.DataFrame(
+            {"position": at, "sample_id": np.asarray(self.sample_ids, object)[at]},
+            index=index,
+        )
+        if self.groups is not None:
+            frame["group"] = np.asarray(self.groups, dtype=object)[at]
+        frame["fold"] = (
+            np.concatenate(folds)[order] if folds else np.zeros(0, int)
+        ).astype(int)
+        frame["y_true"] = np.asarray(self.y, dtype=object)[at]
+        frame["y_pred"] = np.concatenate(pred)[order] if pred else np.zeros(0, object)
+        if have_proba and proba:
+            matrix = np.concatenate(proba)[order]
+            for j, c in enumerate(self.classes):
+                frame[f"p_{c}"] = matrix[:, j]
+        return frame
+
+    def oof_proba(self, model: str, repeat: int = 0) -> np.ndarray | None:
+        """The ``p_<class>`` columns of :meth:`oof` as an array (None: not stored)."""
+        frame = self.oof(model, repeat)
+        columns = [f"p_{c}" for c in self.classes]
+        if not set(columns) <= set(frame.columns):
+            return None
+        return frame[columns].to_numpy(float)
+
+    # -- decisions and answers per group -----------------------------------------
+    def _has_groups(self) -> bool:
+        return self.settings.get("aggregate_by") is not None
+
+    def _group_folds(self) -> pd.DataFrame:
+        if not self._has_groups():
+            raise ValueError(
+                "This comparison has no answers per group: compare with "
+                "aggregate_by (CLI --aggregate-by) to get them."
+            )
+        names = ("sensitivity", "specificity", "ppv", "npv", "f1")
+        rows = []
+        for r in sorted(
+            self.records + self.curve_records,
+            key=lambda r: (self.models.index(r.model), r.repeat, r.fold, -r.fraction),
+        ):
+            row = {
+                "model": r.model,
+                "repeat": r.repeat,
+                "fold": r.fold,
+                "train_size": np.nan if r.train_size is None else r.train_size,
+                "fraction": r.fraction,
+            }
+            if r.error is None and r.group is not None:
+                truth = np.asarray(r.group["truth"], bool)
+                score = np.asarray(r.group["score"], float)
+                called = score >= r.group["threshold"]
+                row.update(binary_scores(truth, called))
+                row.update(
+                    n_groups=len(truth),
+                    n_positive=int(truth.sum()),
+                    threshold=r.group["threshold"],
+                )
+            else:
+                row.update(dict.fromkeys(names, np.nan))
+                row.update(n_groups=0, n_positive=0, threshold=np.nan)
+            row["error"] = r.error
+            rows.append(row)
+        columns = [
+            "model",
+            "repeat",
+            "fold",
+            "train_size",
+            "fraction",
+            *names,
+            "n_groups",
+            "n_positive",
+            "threshold",
+            "error",
+        ]
+        return pd.DataFrame(rows, columns=columns)
+
+    def group_oof(self, model: str, repeat: int = 0) -> pd.DataFrame:
+        """Out-of-fold answers per group of one repeat (with ``aggregate_by``).
+
+        Returns
+        -------
+        DataFrame
+            Indexed by group: ``fold``, ``truth`` (bool: the group is positive),
+            ``score`` (aggregated probability of the positive class),
+            ``threshold`` and ``positive`` (bool: called positive).
+        """
+        self._group_folds()  # the same error without groups
+        rows = []
+        for r in self._records(model):
+            if r.repeat != repeat or r.error is not None or r.group is None:
+                continue
+            for gid, truth, score in zip(
+                r.group["ids"], r.group["truth"], r.group["score"], strict=True
+            ):
+                rows.append(
+                    {
+                        "group": gid,
+                        "fold": r.fold,
+                        "truth": bool(truth),
+                        "score": score,
+                        "threshold": r.group["threshold"],
+                        "positive": bool(score >= r.group["threshold"]),
+                    }
+                )
+        columns = ["group", "fold", "truth", "score", "threshold", "positive"]
+        return pd.DataFrame(rows, columns=columns).set_index("group").sort_index()
+
+    def decision_summary(self) -> pd.DataFrame:
+        """Sensitivity, specificity, PPV, NPV and F1 per model, image and group level.
+
+        For a binary comparison: the positive class is ``settings["pos_label"]``
+        (or, without one, the less frequent class, as :func:`compare` picks it).
+        Per model and level (``"image"``; ``"group"`` with ``aggregate_by``), the
+        mean over folds of each score and its 95 % interval (``<score>_low``,
+        ``<score>_high``, as in :meth:`leaderboard`), and the median threshold.
+
+        Raises
+        ------
+        ValueError
+            If the comparison has more than two classes, or is multi-label (its
+            per-label decisions are in :meth:`per_class`).
+        """
+        from featcls.evaluation._decision import positive_class
+
+        if self.multilabel:
+            raise ValueError(
+                "decision_summary is for a binary comparison; a multi-label one "
+                "decides per label: see per_class() for each label's scores."
+            )
+
+        pos = self.settings.get("pos_label") or positive_class(
+            self.classes, self.y, None
+        )
+        names = ("sensitivity", "specificity", "ppv", "npv", "f1")
+        y = np.asarray(self.y, dtype=object)
+        image_rows = []
+        for r in self.records:
+            row = {"model": r.model, "threshold": r.threshold}
+            if r.error is None and r.y_pred is not None:
+                row.update(
+                    binary_scores(
+                        y[r.test_index] == pos, np.asarray(r.y_pred, object) == pos
+                    )
+                )
+            image_rows.append(row)
+        frames = {"image": pd.DataFrame(image_rows)}
+        if self._has_groups():
+            frames["group"] = self._group_folds().query("fraction == 1")
+        rows = []
+        for level, frame in frames.items():
+            for model in self.models:
+                part = frame[frame["model"] == model]
+                row = {"model": model, "level": level}
+                for name in names:
+                    values = (
+                        part[name].to_numpy(float)
+                        if name in part
+                        else np.zeros(0, float)
+                    )
+                    finite = np.isfinite(values)
+                    row[name] = values[finite].mean() if finite.any() else np.nan
+                    row[f"{name}_low"], row[f"{name}_high"] = interval(values)
+                thresholds = pd.to_numeric(part["threshold"], errors="coerce")
+                row["threshold"] = thresholds.median()
+                rows.append(row)
+        return pd.DataFrame(rows).set_index(["model", "level"])
 
     def confusion(self, model: str) -> pd.DataFrame:
-        """Confusion matrix (rows: true, columns: predicted), summed over repeats."""
+        """Confusion matrix (rows: true, columns: predicted), summed over repeats.
+
+        Raises
+        ------
+        ValueError
+            For a multi-label result, which has no one-class-per-sample confusion
+            matrix: :meth:`per_class` gives each label's counts.
+        """
         from sklearn.metrics import confusion_matrix
+
+        if self.multilabel:
+            raise ValueError(
+                "A multi-label result has no confusion matrix (a sample may carry "
+                "several labels); per_class() scores each label."
+            )
 
         total = np.zeros((len(self.classes),) * 2, dtype=int)
         for repeat in sorted({f["repeat"] for f in self.folds}):
-            y, pred, _ = self.oof(model, repeat)
-            if len(y):
-                total += confusion_matrix(y, pred, labels=self.classes)
+            frame = self.oof(model, repeat)
+            if len(frame):
+                total += confusion_matrix(
+                    frame["y_true"], frame["y_pred"], labels=self.classes
+                )
         return pd.DataFrame(
             total,
             index=pd.Index(self.classes, name="true"),
@@ -674,13 +942,40 @@ class ComparisonResult:
         )
 
     def per_class(self, model: str) -> pd.DataFrame:
-        """Per-class precision, recall, F1, TPR, TNR, PPV, NPV (pooled predictions)."""
+        """Per-class precision, recall, F1, TPR, TNR, PPV, NPV (pooled predictions).
+
+        For a multi-label result: per label, precision, recall, F1, ROC-AUC and
+        support, pooled over repeats, with the label cardinality of the truth and
+        of the predictions in ``attrs`` (see
+        :func:`~featcls.evaluation._multilabel.per_label_table`).
+        """
+        if self.multilabel:
+            return self._per_label(model)
         ys, preds = [], []
         for repeat in sorted({f["repeat"] for f in self.folds}):
-            y, pred, _ = self.oof(model, repeat)
-            ys.append(y)
-            preds.append(pred)
+            frame = self.oof(model, repeat)
+            ys.append(frame["y_true"].to_numpy(object))
+            preds.append(frame["y_pred"].to_numpy(object))
         return per_class_table(np.concatenate(ys), np.concatenate(preds), self.classes)
+
+    def _per_label(self, model: str) -> pd.DataFrame:
+        truth = np.asarray(self.label_matrix, bool)
+        ts, ps, probas = [], [], []
+        have_proba = True
+        for r in self._records(model):
+            if r.error is not None or r.y_pred is None:
+                continue
+            ts.append(truth[r.test_index])
+            ps.append(np.asarray(r.y_pred, bool))
+            if r.proba is None:
+                have_proba = False
+            else:
+                probas.append(np.asarray(r.proba, float))
+        width = len(self.classes)
+        t = np.concatenate(ts) if ts else np.zeros((0, width), bool)
+        p = np.concatenate(ps) if ps else np.zeros((0, width), bool)
+        proba = np.concatenate(probas) if have_proba and probas else None
+        return per_label_table(t, p, proba, self.classes)
 
     def pairwise_tests(self, metric: str = "f1_macro") -> pd.DataFrame:
         """Every pair of models on the same folds: difference and paired tests.
@@ -738,6 +1033,9 @@ class ComparisonResult:
             if r.repeat != repeat or r.error is not None or r.proba is None:
                 continue
             proba = np.asarray(r.proba, float)
+            if self.multilabel:
+                out += self._label_errors(r, proba)
+                continue
             for i, idx in enumerate(r.test_index):
                 if r.y_pred[i] != self.y[idx]:
                     out.append(
@@ -750,6 +1048,23 @@ class ComparisonResult:
                     )
         out.sort(key=lambda e: -e["confidence"])
         return out[:k]
+
+    def _label_errors(self, r: FoldRecord, proba: np.ndarray) -> list[dict]:
+        """Samples whose predicted label set is wrong; confidence of the worst label."""
+        truth = np.asarray(self.label_matrix, bool)[r.test_index]
+        pred = np.asarray(r.y_pred, bool)
+        wrong = (truth != pred).any(axis=1)
+        sureness = np.where(truth, 1 - proba, proba).max(axis=1)
+        shown = label_sets(pred, self.classes)
+        return [
+            {
+                "index": int(r.test_index[i]),
+                "true": self.y[r.test_index[i]],
+                "pred": shown[i],
+                "confidence": float(sureness[i]),
+            }
+            for i in np.flatnonzero(wrong)
+        ]
 
     def errors(self) -> pd.DataFrame:
         """Failed fits with their tracebacks: (model, repeat, fold, fraction).

@@ -13,16 +13,19 @@ from sklearn.model_selection import (
     PredefinedSplit,
     StratifiedGroupKFold,
     StratifiedKFold,
+    StratifiedShuffleSplit,
 )
 
 from featcls.exceptions import DataWarning, Setting, SettingError
 
 __all__ = [
+    "HoldOut",
     "check_class_counts",
     "check_cv",
     "describe_cv",
     "make_folds",
     "merge_duplicates",
+    "multilabel_splits",
     "predefined_splits",
 ]
 
@@ -366,7 +369,9 @@ def make_folds(
     index = np.arange(len(y))
     for repeat in range(int(repeats)):
         seed = None if random_state is None else int(random_state) + repeat
-        if groups is None:
+        if np.ndim(y) == 2:
+            splits = multilabel_splits(y, groups, int(cv), seed)
+        elif groups is None:
             splitter = StratifiedKFold(int(cv), shuffle=True, random_state=seed)
             splits = splitter.split(index, y)
         else:
@@ -455,3 +460,116 @@ def predefined_splits(
             "least 2 fold numbers (>= 0)."
         )
     return splits
+
+
+def multilabel_splits(Y: np.ndarray, groups, n_splits: int, seed):
+    """Iterative stratification of a label matrix, grouped when groups are given.
+
+    scikit-multilearn's algorithm (Sechidis et al. 2011) as the
+    ``iterative-stratification`` package implements it: every label's positives are
+    spread over the folds as evenly as the data allows. With groups, each group is
+    one unit whose labels are the union of its samples' labels, so a group stays in
+    one fold; the units are stratified, not their samples, so a label whose
+    positives sit in a few large groups is spread only as evenly as those groups.
+    """
+    from iterstrat.ml_stratifiers import MultilabelStratifiedKFold
+
+    splitter = MultilabelStratifiedKFold(n_splits, shuffle=True, random_state=seed)
+    Y = np.asarray(Y, dtype=int)
+    if Y.shape[1] == 1:  # one label: plain stratification on it
+        kind = StratifiedKFold if groups is None else StratifiedGroupKFold
+        one = kind(n_splits, shuffle=True, random_state=seed)
+        yield from one.split(np.zeros(len(Y)), Y[:, 0], groups)
+        return
+    if groups is None:
+        yield from splitter.split(np.zeros(len(Y)), Y)
+        return
+    codes, units = pd.factorize(pd.Series(np.asarray(groups).astype(str)))
+    if len(units) < n_splits:
+        raise ValueError(
+            f"Grouped cross-validation needs at least {n_splits} groups for "
+            f"{n_splits} folds; the data has {len(units)}. Use fewer folds."
+        )
+    unit_labels = np.zeros((len(units), Y.shape[1]), dtype=int)
+    np.maximum.at(unit_labels, codes, Y)
+    for _, test_units in splitter.split(np.zeros(len(units)), unit_labels):
+        test = np.flatnonzero(np.isin(codes, test_units))
+        yield np.setdiff1d(np.arange(len(Y)), test), test
+
+
+class HoldOut:
+    """One stratified (with groups: stratified-grouped) train/test split.
+
+    A splitter for :func:`compare`'s ``cv``. Without groups it is scikit-learn's
+    ``StratifiedShuffleSplit(n_splits=1, test_size=test_size)``, so the test part
+    is ``test_size`` of the samples (rounded up) with every class in proportion.
+    With groups, whole groups go to the test part: the first fold of a shuffled
+    ``StratifiedGroupKFold`` with ``round(1 / test_size)`` folds, so the test part
+    is about ``1 / round(1 / test_size)`` of the samples (0.2 gives a fifth, 0.3
+    a third), as stratified as the groups allow. A multi-label indicator matrix
+    ``y`` is split by iterative stratification likewise (the
+    ``iterative-stratification`` package's ``MultilabelStratifiedShuffleSplit``, or
+    the first fold of :func:`multilabel_splits` with groups).
+
+    Parameters
+    ----------
+    test_size : float, default=0.2
+        Share of the samples in the test part, in (0, 0.5].
+    random_state : int or None, default=0
+        Seed of the shuffle.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array(["a"] * 8 + ["b"] * 12)
+    >>> [(len(tr), len(te)) for tr, te in HoldOut(0.25).split(y, y)]
+    [(15, 5)]
+    """
+
+    def __init__(self, test_size: float = 0.2, random_state: int | None = 0):
+        if isinstance(test_size, bool) or not 0 < test_size <= 0.5:
+            raise ValueError(
+                f"A hold-out test_size is a share of the samples in (0, 0.5]; got "
+                f"{test_size!r}."
+            )
+        self.test_size = float(test_size)
+        self.random_state = random_state
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        """One split."""
+        return 1
+
+    def split(self, X, y, groups=None):
+        """Yield the one ``(train, test)`` pair of positions."""
+        y = np.asarray(y)
+        if y.ndim == 2:  # a label matrix: iterative stratification
+            yield self._split_labels(y, groups)
+            return
+        if groups is None:
+            splitter = StratifiedShuffleSplit(
+                n_splits=1, test_size=self.test_size, random_state=self.random_state
+            )
+        else:
+            splitter = StratifiedGroupKFold(
+                n_splits=max(2, round(1 / self.test_size)),
+                shuffle=True,
+                random_state=self.random_state,
+            )
+        train, test = next(iter(splitter.split(np.zeros(len(y)), y, groups)))
+        yield train, test
+
+    def _split_labels(self, Y: np.ndarray, groups):
+        if groups is None and Y.shape[1] > 1:
+            from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
+
+            splitter = MultilabelStratifiedShuffleSplit(
+                n_splits=1, test_size=self.test_size, random_state=self.random_state
+            )
+            return next(iter(splitter.split(np.zeros(len(Y)), Y.astype(int))))
+        k = max(2, round(1 / self.test_size))
+        return next(iter(multilabel_splits(Y, groups, k, self.random_state)))
+
+    def __repr__(self) -> str:
+        return (
+            f"HoldOut(test_size={self.test_size:g}, random_state={self.random_state!r})"
+        )

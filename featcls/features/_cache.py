@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from featcls._files import atomic_path, write_text_atomic
+from featcls.data import ChannelFiles
 
 __all__ = ["FeatureCache", "content_key"]
 
@@ -30,6 +31,13 @@ def _hash_source(source: Any, digest) -> None:
         arr = np.ascontiguousarray(source)
         digest.update(f"array:{arr.dtype.str}:{arr.shape}".encode())
         digest.update(arr.view(np.uint8).ravel().data if arr.size else b"")
+    elif isinstance(source, ChannelFiles):
+        # Every channel's name and file content, in order: editing, adding or
+        # reordering one channel's file changes the key.
+        digest.update(f"channels:{len(source.names)}".encode())
+        for name, path in zip(source.names, source.paths, strict=True):
+            digest.update(f"|{name}|".encode())
+            _hash_source(path, digest)
     else:
         # The file's bytes, not its name or time: a renamed or touched file still hits,
         # an edited file does not. An unreadable file is reported by the decoder later.
@@ -42,7 +50,11 @@ def _hash_source(source: Any, digest) -> None:
 
 
 def content_key(image: Any, mask: Any = None) -> str:
-    """A 128-bit hex digest of an image's content and its mask's content."""
+    """A 128-bit hex digest of an image's content and its mask's content.
+
+    For a sample of one file per named channel, the content of every channel's
+    file and its name.
+    """
     digest = hashlib.blake2b(digest_size=16)
     _hash_source(image, digest)
     digest.update(b"|mask|")

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import delayed
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -27,8 +27,17 @@ from tqdm.auto import tqdm
 
 from featcls._files import atomic_path
 from featcls._policies import MASK_POLICIES
+from featcls._scheduler import run_unordered
 from featcls._validation import NumberInterval
-from featcls.data import CHANNEL_POLICIES, as_sample_table, read_image, split_channels
+from featcls.data import (
+    CHANNEL_POLICIES,
+    ChannelFiles,
+    as_sample_table,
+    read_image,
+    split_channels,
+    to_float,
+)
+from featcls.data._channels import channel_view, parse_channels
 from featcls.features._cache import FeatureCache, content_key
 from featcls.features._extract import (
     ExtractionConfig,
@@ -136,7 +145,8 @@ class Extraction(TransformerMixin, BaseEstimator):
     _parameter_constraints: dict = {
         # The families themselves are checked when resolved, one by one.
         "families": ["array-like", dict],
-        "channels": [StrOptions(set(CHANNEL_POLICIES))],
+        # A policy or channel names; checked against the samples in fit.
+        "channels": [str, "array-like"],
         "mask": [StrOptions(set(MASK_POLICIES))],
         "size": [NumberInterval(Integral, 1, None, closed="left"), "array-like", None],
         "crop": ["boolean"],
@@ -182,12 +192,51 @@ class Extraction(TransformerMixin, BaseEstimator):
         """Fresh family instances of the ``families`` parameter."""
         return resolve_instances(self.families, type(self).__name__)
 
+    def _channel_view(self) -> tuple[str, tuple[str, ...] | None]:
+        """The channel policy and, for channel names, the channel view."""
+        try:
+            parsed = parse_channels(self.channels)
+        except ValueError as exc:
+            raise ValueError(
+                f"The 'channels' parameter of {type(self).__name__} is invalid: {exc}"
+            ) from exc
+        if isinstance(parsed, str):
+            return parsed, None
+        return "channels", parsed
+
+    def _fit_channel_names(self, table: pd.DataFrame) -> tuple[str, ...]:
+        """The names of the channels features are computed on, from the first sample.
+
+        The first sample is checked as transform checks it (an array too: dtype,
+        NaN, scale), so a bad first image gets the same ImageReadError.
+        """
+        policy, select = self._channel_view()
+        first = table["image"].iloc[0]
+        label = _label(first, table.index[0])
+        if select is not None:
+            if not isinstance(first, ChannelFiles):
+                policies = ", ".join(map(repr, CHANNEL_POLICIES))
+                raise ValueError(
+                    f"The 'channels' parameter of {type(self).__name__} must be a "
+                    f"channel policy ({policies}) or names of the samples' channels. "
+                    f"Got {self.channels!r}, but the first sample, {label!r}, has no "
+                    "named channels (samples of one file per channel have them: "
+                    "load_manifest(..., channel_files=..., channel_names=...))."
+                )
+            return channel_view(first, select, label).names
+        if policy in _FIXED_CHANNELS:
+            return _FIXED_CHANNELS[policy]
+        image = read_image(first, name=label)
+        names = first.names if isinstance(first, ChannelFiles) else None
+        return tuple(split_channels(to_float(image), "channels", names=names)[1])
+
     # -- fitting ----------------------------------------------------------------
     def fit(self, X, y=None):
         """Validate the parameters and fix the output columns.
 
         Hand-crafted families learn nothing, so only the channel names are read from
-        the first image (for ``channels="channels"``). ``y`` is ignored.
+        the first image (for ``channels="channels"`` or channel names). ``y`` is
+        ignored.
         """
         self._validate_params()
         self.families_ = self._resolve()
@@ -196,16 +245,7 @@ class Extraction(TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"Cannot fit {type(self).__name__} on an empty sample table."
             )
-        if self.channels in _FIXED_CHANNELS:
-            self.channel_names_ = _FIXED_CHANNELS[self.channels]
-        else:
-            first = table["image"].iloc[0]
-            # Checked as transform checks it (an array too: dtype, NaN, scale), so a
-            # bad first image gets the same ImageReadError, naming the sample.
-            image = read_image(first, name=_label(first, table.index[0]))
-            from featcls.data import to_float
-
-            self.channel_names_ = tuple(split_channels(to_float(image), "channels")[1])
+        self.channel_names_ = self._fit_channel_names(table)
         self.feature_names_out_ = np.asarray(self._names(), dtype=object)
         stateful = [f for f in self.families_ if f.stateful]
         if stateful:
@@ -216,7 +256,9 @@ class Extraction(TransformerMixin, BaseEstimator):
         return self
 
     def _names(self) -> list[str]:
-        multi = self.channels != "gray"
+        # Per-channel families carry the channel in their names, except on the
+        # grey image: "intensity__mean", "intensity__r_mean", "intensity__green_mean".
+        multi = self._channel_view()[0] != "gray"
         names = []
         for family in self.families_:
             head = f"{family.name}__" if self.prefix else ""
@@ -232,9 +274,11 @@ class Extraction(TransformerMixin, BaseEstimator):
         return self.feature_names_out_.copy()
 
     def _config(self) -> ExtractionConfig:
+        policy, select = self._channel_view()
         return ExtractionConfig(
             families=tuple(self.families_),
-            channels=self.channels,
+            channels=policy,
+            select=select,
             mask=self.mask,
             size=self.size,
             crop=self.crop,
@@ -247,7 +291,8 @@ class Extraction(TransformerMixin, BaseEstimator):
         return {
             "featcls_feature_version": FEATURE_VERSION,
             "families": [[f.name, f.get_params()] for f in families],
-            "channels": self.channels,
+            # A policy as before (caches stay valid); a view as its list of names.
+            "channels": self._channel_view()[1] or self._channel_view()[0],
             "channel_names": list(self.channel_names_),
             "mask": self.mask,
             "size": self.size,
@@ -284,7 +329,7 @@ class Extraction(TransformerMixin, BaseEstimator):
 
     def _layout(self) -> list[tuple[FeatureFamily, slice]]:
         """Each family and the slice of output columns it fills."""
-        multi = self.channels != "gray"
+        multi = self._channel_view()[0] != "gray"
         layout, start = [], 0
         for family in self.families_:
             n = len(family.feature_names())
@@ -410,8 +455,9 @@ class Extraction(TransformerMixin, BaseEstimator):
         with tqdm(
             total=len(todo), unit="img", desc=what, disable=not show, file=sys.stderr
         ) as bar:
-            parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-            for result in parallel(delayed(func)(c, config, *args) for c in chunks):
+            # Local processes, or a Dask cluster's workers (featcls.use_scheduler).
+            tasks = [delayed(func)(c, config, *args) for c in chunks]
+            for result in run_unordered(tasks, n_jobs):
                 yield result
                 bar.update(len(result))
 

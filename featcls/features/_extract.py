@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from featcls.data import (
+    ChannelFiles,
     auto_mask,
     check_image,
     check_scale,
@@ -27,6 +28,7 @@ from featcls.data import (
     split_channels,
     to_float,
 )
+from featcls.data._channels import channel_view
 from featcls.exceptions import FeatureWarning
 from featcls.features._context import ImageContext, MaskGeometry
 
@@ -77,10 +79,17 @@ _IMPLIED_BY_CONSTANT = frozenset({"flat_object", "flat_background"})
 
 @dataclass(frozen=True)
 class ExtractionConfig:
-    """Everything a worker needs to turn one sample into a row of features."""
+    """Everything a worker needs to turn one sample into a row of features.
+
+    ``channels`` is a channel policy; ``select``, when set, is a channel view: the
+    named channels every sample is reduced to before anything else (the policy
+    is then ``"channels"``), so that the grey image, the automatic mask and the
+    descriptors of a stateful family all come from the channels in view.
+    """
 
     families: tuple = ()
     channels: str = "gray"
+    select: tuple[str, ...] | None = None
     mask: str = "auto"
     size: Any = None
     crop: bool = False
@@ -105,8 +114,13 @@ def load_sample(image_src: Any, mask_src: Any, config: ExtractionConfig, name: s
     """Decode and prepare one sample.
 
     Returns the channel images (float32, common 0–1 scale), their names, the object
-    mask and where it came from (``"user"``, ``"auto"`` or ``"full"``).
+    mask and where it came from (``"user"``, ``"auto"`` or ``"full"``). A sample of
+    one file per named channel is first reduced to the channel view, if any, so
+    only those files are read; its channels keep their names.
     """
+    if config.select is not None:
+        image_src = channel_view(image_src, config.select, name)
+    names = image_src.names if isinstance(image_src, ChannelFiles) else None
     if isinstance(image_src, np.ndarray):
         image = check_image(image_src, name=name)
         # before resizing or masking can hide values outside the scale
@@ -132,17 +146,19 @@ def load_sample(image_src: Any, mask_src: Any, config: ExtractionConfig, name: s
             margin=config.margin,
             mask_out=config.mask_out,
         )
-    channels, names = split_channels(to_float(image), config.channels)
+    channels, channel_names = split_channels(
+        to_float(image), config.channels, names=names
+    )
     if config.mask == "full":
-        return channels, names, np.ones(image.shape[:2], bool), "full"
+        return channels, channel_names, np.ones(image.shape[:2], bool), "full"
     if mask is not None:
-        return channels, names, mask, "user"
+        return channels, channel_names, mask, "user"
     gray = (
         channels[0]
         if config.channels == "gray"
-        else split_channels(to_float(image), "gray")[0][0]
+        else split_channels(to_float(image), "gray", names=names)[0][0]
     )
-    return channels, names, auto_mask(gray), "auto"
+    return channels, channel_names, auto_mask(gray), "auto"
 
 
 def _is_constant(channel: np.ndarray) -> bool:

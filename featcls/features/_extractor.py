@@ -61,8 +61,9 @@ class FeatureExtractor(Extraction):
     a run resumed after being killed recomputes nothing already done.
 
     Columns are named ``<family>__<feature>`` (``haralick__contrast_d1_mean``), with
-    the channel in front of the feature for colour policies
-    (``intensity__r_mean``); see each family's documentation for the definitions.
+    the channel in front of the feature for colour policies and named channels
+    (``intensity__r_mean``, ``intensity__green_mean``); see each family's
+    documentation for the definitions.
 
     Parameters
     ----------
@@ -71,9 +72,16 @@ class FeatureExtractor(Extraction):
         stands for all default families, e.g. ``"default,vlad"``), as configured
         instances (``HaralickFeatures(levels=64)``), or as ``{name: params}``. None
         computes every family with its defaults.
-    channels : {"gray", "rgb", "hsv", "channels"}, default="gray"
+    channels : {"gray", "rgb", "hsv", "channels"} or channel names, default="gray"
         Channel policy: features per channel, prefixed by the channel name, except
         for ``"gray"``. Shape features depend on the mask only and appear once.
+        For samples of one file per named channel
+        (:class:`~featcls.data.ChannelFiles`), ``"channels"`` names the columns
+        after the channels (``intensity__green_mean``; ``c0``, ``c1`` ... only for
+        unnamed channels), ``"gray"`` takes the mean of the channels, and channel
+        names (``"green"``, ``"green,blue"`` or ``["green", "blue"]``) are a
+        channel view: only those channels, in that order, are read and the
+        automatic mask comes from them.
     mask : {"auto", "full"}, default="auto"
         ``"auto"`` uses the sample's mask when the table has one and an automatic
         object mask otherwise; ``"full"`` takes the whole image as the object

@@ -19,8 +19,13 @@ _EXPORTS = {
     "random_augment": "featcls.models._cnn_augment",
     "ARCHITECTURES": "featcls.models._cnn_params",
     "reuse_freed_memory": "featcls.models._cnn_heap",
+    "EXPLAIN_METHODS": "featcls.models._explain",
+    "Explanation": "featcls.models._explain",
+    "explain": "featcls.models._explain",
+    "confidence_threshold": "featcls.models._confidence",
     "check_model_path": "featcls.models._formats",
     "FusionClassifier": "featcls.models._fusion",
+    "PerLabelClassifier": "featcls.models._multilabel",
     "feature_pipeline": "featcls.models._pipeline",
     "load_model": "featcls.models._persist",
     "save_model": "featcls.models._persist",
@@ -36,6 +41,12 @@ _EXPORTS = {
     "threads_per_model": "featcls.models._registry",
     "SVMClassifier": "featcls.models._svm",
     "UntrustedModelError": "featcls.models._trust",
+    "CLASS_COLOURS": "featcls.models._tile_maps",
+    "UNCERTAIN_COLOUR": "featcls.models._tile_maps",
+    "save_tile_maps": "featcls.models._tile_maps",
+    "tile_map": "featcls.models._tile_maps",
+    "predict_tiles": "featcls.models._tiles",
+    "tile_positions": "featcls.models._tiles",
     "trusted_types": "featcls.models._trust",
     "XGBoostClassifier": "featcls.models._xgb",
 }
@@ -43,27 +54,38 @@ _EXPORTS = {
 __all__ = [
     "ARCHITECTURES",
     "BuiltModels",
+    "CLASS_COLOURS",
     "CNNClassifier",
+    "EXPLAIN_METHODS",
+    "Explanation",
     "FusionClassifier",
     "IMBALANCE_STRATEGIES",
     "MODEL_NAMES",
     "MODEL_SPECS",
     "ModelOptions",
     "ModelSpec",
+    "PerLabelClassifier",
     "SVMClassifier",
     "SafeSMOTE",
+    "UNCERTAIN_COLOUR",
     "UntrustedModelError",
     "XGBoostClassifier",
     "build_model",
     "build_models",
     "check_model_path",
+    "confidence_threshold",
     "describe_model",
+    "explain",
     "feature_pipeline",
     "load_model",
+    "predict_tiles",
     "random_augment",
     "reuse_freed_memory",
     "save_model",
+    "save_tile_maps",
     "threads_per_model",
+    "tile_map",
+    "tile_positions",
     "trusted_types",
 ]
 
@@ -73,8 +95,11 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load lazily
     from featcls.models._cnn_augment import random_augment
     from featcls.models._cnn_heap import reuse_freed_memory
     from featcls.models._cnn_params import ARCHITECTURES
+    from featcls.models._confidence import confidence_threshold
+    from featcls.models._explain import EXPLAIN_METHODS, Explanation, explain
     from featcls.models._formats import check_model_path
     from featcls.models._fusion import FusionClassifier
+    from featcls.models._multilabel import PerLabelClassifier
     from featcls.models._persist import load_model, save_model
     from featcls.models._pipeline import feature_pipeline
     from featcls.models._registry import (
@@ -90,6 +115,13 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load lazily
         threads_per_model,
     )
     from featcls.models._svm import SVMClassifier
+    from featcls.models._tile_maps import (
+        CLASS_COLOURS,
+        UNCERTAIN_COLOUR,
+        save_tile_maps,
+        tile_map,
+    )
+    from featcls.models._tiles import predict_tiles, tile_positions
     from featcls.models._trust import UntrustedModelError, trusted_types
     from featcls.models._xgb import XGBoostClassifier
 

@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from featcls.data import read_image, to_float
+from featcls.data import ChannelFiles, read_image, to_float
+from featcls.data._channels import channel_view, sample_channel_names
 from featcls.exceptions import DataWarning
 
-__all__ = ["decode_images", "luma"]
+__all__ = ["decode_images", "luma", "sample_channels"]
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 _CHUNK = 64
@@ -25,6 +26,11 @@ def luma(rgb: np.ndarray) -> np.ndarray:
     if rgb.dtype == np.uint8:
         return np.clip(grey + 0.5, 0, 255).astype(np.uint8)
     return grey
+
+
+def sample_channels(table: pd.DataFrame) -> tuple[str, ...] | None:
+    """The channel names of the table's first sample (one file per channel), or None."""
+    return sample_channel_names(table["image"].tolist()[:1])
 
 
 def _resize(image: np.ndarray, size: int) -> np.ndarray:
@@ -48,7 +54,8 @@ def _load_one(source, size: int) -> tuple[np.ndarray, bool]:
     """One image as uint8 ``(size, size, c)``, and whether it has a constant alpha.
 
     The image keeps all its channels. The flag says whether its last channel is a
-    constant alpha (grey+alpha or RGBA with one alpha value).
+    constant alpha (grey+alpha or RGBA with one alpha value); the named channels
+    of a sample of one file per channel are stains, never an alpha channel.
     """
     name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
     image = read_image(source, name=name)
@@ -56,7 +63,11 @@ def _load_one(source, size: int) -> tuple[np.ndarray, bool]:
         image = image[:, :, None]
     c = image.shape[2]
     last = image[:, :, -1]
-    constant_alpha = c in (2, 4) and bool(last.min() == last.max())
+    constant_alpha = (
+        not isinstance(source, ChannelFiles)
+        and c in (2, 4)
+        and bool(last.min() == last.max())
+    )
     if image.dtype == np.uint8:
         return _resize(np.ascontiguousarray(image), size), constant_alpha
     values = to_float(image)
@@ -132,10 +143,13 @@ def decode_images(
     *,
     channels: int | None = None,
     n_jobs: int | None = None,
+    select: tuple[str, ...] | None = None,
 ) -> np.ndarray:
     """Decode and resize every image of ``table`` into one uint8 array.
 
-    Images are read with :func:`featcls.data.read_image` with all their channels.
+    Images are read with :func:`featcls.data.read_image` with all their channels;
+    a sample of one file per named channel (:class:`~featcls.data.ChannelFiles`)
+    gives its channels in the order of its names, or of ``select``.
     A grey+alpha or RGBA image whose last channel is constant (an opaque alpha)
     loses that channel, with a :class:`~featcls.exceptions.DataWarning` giving the
     count; a varying fourth channel (a fourth stain) is kept. 8-bit images are
@@ -156,12 +170,26 @@ def decode_images(
         None infers it: 1 if every image is grey, 3 if any is colour.
     n_jobs : int, optional
         Decoding threads (OpenCV releases the GIL); None uses up to 4.
+    select : tuple of str, optional
+        A channel view: reduce every sample to these named channels first (e.g.
+        those a model was fitted on); only their files are read.
 
     Returns
     -------
     ndarray of uint8, shape (N, C, size, size)
+
+    Raises
+    ------
+    ValueError
+        If ``select`` names a channel a sample lacks, or a sample has no named
+        channels while ``select`` is given.
     """
     sources = table["image"].tolist()
+    if select is not None:
+        sources = [
+            channel_view(s, select, str(s) if isinstance(s, str) else f"sample {i}")
+            for i, s in enumerate(sources)
+        ]
     chunks = [sources[i : i + _CHUNK] for i in range(0, len(sources), _CHUNK)]
     workers = n_jobs if n_jobs is not None else min(4, os.cpu_count() or 1)
     if workers == 1 or len(chunks) == 1:

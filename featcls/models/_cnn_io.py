@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import numpy as np
 
 from featcls._files import atomic_path
 from featcls.models._cnn_device import import_torch
+from featcls.models._cnn_params import FINE_TUNING_DEFAULTS
 from featcls.models._formats import check_model_path
 
 __all__ = [
@@ -16,6 +18,8 @@ __all__ = [
     "check_estimator_name",
     "cpu_state",
     "from_payload",
+    "network_params",
+    "portable_params",
     "read_model",
     "read_payload",
     "restore_network",
@@ -28,9 +32,55 @@ _FILE_FORMAT = "featcls-cnn"
 #: 3: a FusionClassifier's parameters are ``{"cnn": <CNNClassifier parameters>}``
 #: (version 2 stored the CNN parameters flat). CNNClassifier files did not change
 #: and are still written as version 2, so that an older featcls reads them.
-FILE_VERSION = 3
-#: The version each estimator's files are written with.
+#: 4: a CNN may be your own network (``fitted["network"]`` then has
+#: ``module_class``; the weights are those of a :class:`UserNetwork`) and its
+#: parameters may include ``module`` (a spec string, never imported on loading),
+#: ``weights``, ``freeze_epochs``, ``backbone_lr``, ``normalize``,
+#: ``adapt_channels`` and ``cam_layer``; ``fitted["weights"]`` is the weights
+#: report. Files that use none of these are still written as versions 2 and 3.
+#: 5: a CNN may be multi-label (``fitted["multilabel"]``, with ``thresholds``
+#: and ``pos_weight``) and may name its input channels
+#: (``fitted["channel_names"]``, samples of one file per channel). Files of
+#: single-label models on unnamed channels are written as before.
+FILE_VERSION = 5
+#: The version each estimator's files are written with (when version 4 is not
+#: needed).
 _WRITTEN_VERSION = {"CNNClassifier": 2, "FusionClassifier": 3}
+#: The version that added your own networks and fine-tuning.
+_USER_NETWORK_VERSION = 4
+#: The version that added multi-label models and named channels.
+_MULTILABEL_VERSION = 5
+
+
+def _plain_normalize(value):
+    if value is None or isinstance(value, str):
+        return value
+    return tuple(tuple(float(v) for v in np.atleast_1d(part)) for part in value)
+
+
+def portable_params(params: dict) -> tuple[dict, bool]:
+    """A CNN's parameters as plain data for a file, and whether version 4 needs them.
+
+    The fine-tuning parameters at their defaults are left out (older featcls
+    versions then read the file); a ``module`` that is not a spec string is
+    stored as None (the file keeps the network's weights, not its code).
+    """
+    out, new = dict(params), False
+    for name, default in FINE_TUNING_DEFAULTS.items():
+        if name not in out:
+            continue
+        value = out[name]
+        if name == "module" and not isinstance(value, str):
+            value = None
+        elif name == "weights" and value is not None:
+            value = os.fspath(value)
+        elif name == "normalize":
+            value = _plain_normalize(value)
+        if value == default:
+            del out[name]
+        else:
+            out[name], new = value, True
+    return out, new
 
 
 def cpu_state(module) -> dict:
@@ -55,11 +105,24 @@ def write_model(
     """
     torch = import_torch()
     path = check_model_path(path, torch_model=True)
+    name = estimator or type(est).__name__
+    if params is None:
+        params, new = portable_params(est.get_params(deep=False))
+    else:  # a fusion model's: {"cnn": <the CNN's parameters>}
+        cnn, new = portable_params(params["cnn"])
+        params = {**params, "cnn": cnn}
+    version = _WRITTEN_VERSION.get(name, FILE_VERSION)
+    if new or "module_class" in est.network_params_:
+        version = max(version, _USER_NETWORK_VERSION)
+    multilabel = bool(getattr(est, "multilabel_", False))
+    names = getattr(est, "channel_names_", None)
+    if multilabel or names is not None:
+        version = max(version, _MULTILABEL_VERSION)
     payload = {
         "format": _FILE_FORMAT,
-        "version": _WRITTEN_VERSION.get(estimator or type(est).__name__, FILE_VERSION),
-        "estimator": estimator or type(est).__name__,
-        "params": est.get_params(deep=False) if params is None else params,
+        "version": version,
+        "estimator": name,
+        "params": params,
         "fitted": {
             "classes": est.classes_.tolist(),
             "classes_dtype": est.classes_.dtype.str,
@@ -71,6 +134,8 @@ def write_model(
             "n_epochs": est.n_epochs_,
             "best_epoch": est.best_epoch_,
             "report": est.featcls_report_,
+            "weights": getattr(est, "weights_report_", None),
+            **_label_facts(est, multilabel, names),
         },
         "extra": {} if extra is None else extra,
         "state_dict": cpu_state(est.module_),
@@ -78,6 +143,21 @@ def write_model(
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
     return path
+
+
+def _label_facts(est: Any, multilabel: bool, names) -> dict:
+    """The fitted multi-label state and channel names, as plain data (if any)."""
+    facts = {}
+    if multilabel:
+        weight = est.pos_weight_
+        facts.update(
+            multilabel=True,
+            thresholds=[float(t) for t in est.thresholds_],
+            pos_weight=None if weight is None else [float(w) for w in weight],
+        )
+    if names is not None:
+        facts["channel_names"] = list(names)
+    return facts
 
 
 def read_payload(path: str | Path) -> dict:
@@ -108,15 +188,57 @@ def read_payload(path: str | Path) -> dict:
     return payload
 
 
-def read_model(cls: type, path: str | Path) -> Any:
+def read_model(cls: type, path: str | Path, *, module=None) -> Any:
     """Read a file written by :func:`write_model` as an instance of ``cls``."""
-    return from_payload(cls, read_payload(path), path)
+    return from_payload(cls, read_payload(path), path, module=module)
 
 
-def from_payload(cls: type, payload: dict, path: str | Path) -> Any:
-    """Rebuild an instance of ``cls`` from a payload of :func:`read_payload`."""
+def from_payload(cls: type, payload: dict, path: str | Path, *, module=None) -> Any:
+    """Rebuild an instance of ``cls`` from a payload of :func:`read_payload`.
+
+    ``module``: the network of a model trained on your own (see
+    :func:`network_params`).
+    """
     check_estimator_name(cls, payload, path)
-    return restore_network(cls(**payload["params"]), payload, path)
+    params = network_params(payload["params"], payload, path, module)
+    return restore_network(cls(**params), payload, path)
+
+
+def network_params(params: dict, payload: dict, path: str | Path, module) -> dict:
+    """A CNN's parameters from a file, with the ``module`` that rebuilds its network.
+
+    Nothing the file names is imported: a model trained on your own network is
+    given that network again by the caller (``module``); a spec string stored in
+    the file only appears in the error that asks for it.
+
+    Raises
+    ------
+    ValueError
+        If the file holds your own network and ``module`` is None, or a built-in
+        network and ``module`` is given.
+    """
+    network = payload["fitted"]["network"]
+    params = dict(params)
+    if "module_class" not in network:
+        if module is not None:
+            raise ValueError(
+                f"'{path}' holds a CNN with the built-in "
+                f"{network.get('architecture')!r} architecture; 'module' (the "
+                "command line's --cnn-module) is only for models trained on your "
+                "own network."
+            )
+        return params
+    if module is None:
+        spec = network.get("module") or "package.module:factory"
+        raise ValueError(
+            f"'{path}' holds a CNN trained on your own network "
+            f"({network['module_class']}). A model file holds weights, never code: "
+            f"give that network again, load_model(path, module={spec!r}) in Python "
+            f"or --cnn-module {spec} on the command line (the factory or module it "
+            "was trained with)."
+        )
+    params["module"] = module
+    return params
 
 
 def check_estimator_name(cls: type, payload: dict, path: str | Path) -> None:
@@ -157,7 +279,27 @@ def restore_network(model: Any, payload: dict, path: str | Path) -> Any:
     model.n_epochs_ = int(fitted["n_epochs"])
     model.best_epoch_ = int(fitted["best_epoch"])
     model.featcls_report_ = fitted["report"]
+    model.weights_report_ = fitted.get("weights")
+    model.multilabel_ = bool(fitted.get("multilabel", False))
+    if model.multilabel_:
+        model.thresholds_ = np.asarray(fitted["thresholds"], dtype=np.float64)
+        weight = fitted.get("pos_weight")
+        model.pos_weight_ = None if weight is None else np.asarray(weight, np.float32)
+    names = fitted.get("channel_names")
+    model.channel_names_ = None if names is None else tuple(names)
+    model.weights_sha256_ = (
+        None if model.weights_report_ is None else model.weights_report_["sha256"]
+    )
     model.module_ = model._new_network()
-    model.module_.load_state_dict(payload["state_dict"])
+    try:
+        model.module_.load_state_dict(payload["state_dict"])
+    except RuntimeError as exc:
+        if "module_class" not in model.network_params_:
+            raise
+        first = " ".join(str(exc).split())[:300]
+        raise ValueError(
+            f"The network given as 'module' does not fit the weights in '{path}' "
+            f"(trained on {model.network_params_['module_class']}): {first}"
+        ) from exc
     model.module_.eval()
     return model

@@ -16,7 +16,10 @@ from torch import nn
 
 __all__ = [
     "NETWORKS",
+    "SeededDropout",
     "build_network",
+    "glorot_",
+    "head_logits",
     "reset_batch_norm_statistics",
     "set_dropout_generator",
 ]
@@ -62,6 +65,19 @@ def _conv_bn_pool(c_in: int, c_out: int) -> list[nn.Module]:
     ]
 
 
+def head_logits(net: nn.Module, embedding: torch.Tensor, extra=None) -> torch.Tensor:
+    """Logits of ``net.head`` on the embedding (and ``net.n_extra`` extra inputs).
+
+    The embedding goes through ``net.dropout`` first; extra inputs are concatenated
+    to it when the network has them.
+    """
+    if net.n_extra:
+        if extra is None:
+            raise ValueError(f"This network needs {net.n_extra} extra inputs.")
+        embedding = torch.cat([embedding, extra.to(embedding.dtype)], dim=1)
+    return net.head(net.dropout(embedding))
+
+
 class _Network(nn.Module):
     """The networks' common layout: a trunk, pooling and a linear head.
 
@@ -96,11 +112,7 @@ class _Network(nn.Module):
         self, embedding: torch.Tensor, extra: torch.Tensor | None = None
     ) -> torch.Tensor:
         """Logits from an embedding (and the extra inputs, when the net has them)."""
-        if self.n_extra:
-            if extra is None:
-                raise ValueError(f"This network needs {self.n_extra} extra inputs.")
-            embedding = torch.cat([embedding, extra.to(embedding.dtype)], dim=1)
-        return self.head(self.dropout(embedding))
+        return head_logits(self, embedding, extra)
 
     def forward(self, x: torch.Tensor, extra: torch.Tensor | None = None):
         return self.classify(self.embed(x), extra)
@@ -200,6 +212,15 @@ NETWORKS: dict[str, type[_Network]] = {
 }
 
 
+def glorot_(layer: nn.Linear, generator: torch.Generator | None) -> None:
+    """Glorot-uniform weights and zero bias for a linear layer, in place."""
+    bound = (6.0 / (layer.in_features + layer.out_features)) ** 0.5
+    with torch.no_grad():
+        nn.init.uniform_(layer.weight, -bound, bound, generator=generator)
+        if layer.bias is not None:
+            nn.init.zeros_(layer.bias)
+
+
 def _initialise(net: nn.Module, generator: torch.Generator | None) -> None:
     for m in net.modules():
         if isinstance(m, nn.Conv2d):
@@ -214,9 +235,7 @@ def _initialise(net: nn.Module, generator: torch.Generator | None) -> None:
             m.momentum = None  # cumulative average; see reset_batch_norm_statistics
             m.reset_running_stats()
         elif isinstance(m, nn.Linear):
-            bound = (6.0 / (m.in_features + m.out_features)) ** 0.5  # Glorot uniform
-            nn.init.uniform_(m.weight, -bound, bound, generator=generator)
-            nn.init.zeros_(m.bias)
+            glorot_(m, generator)
     for m in net.modules():  # residual branches start as the identity
         if isinstance(m, _BasicBlock):
             nn.init.zeros_(m.bn2.weight)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import os
 import re
 from numbers import Integral, Real
 from typing import Any
@@ -12,13 +13,18 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from featcls._validation import NumberInterval, invalid
 
 __all__ = [
+    "ADAPT_CHANNELS",
     "ARCHITECTURES",
     "CNN_CONSTRAINTS",
+    "FINE_TUNING_DEFAULTS",
+    "NORMALIZATIONS",
     "PRECISIONS",
     "RESAMPLE_STRATEGIES",
     "check_extra_params",
+    "check_module_spec",
     "is_int",
     "lowest",
+    "normalization",
 ]
 
 #: Network architectures of :class:`~featcls.models.CNNClassifier`.
@@ -27,7 +33,29 @@ ARCHITECTURES = ("lipnet", "simple", "resnet")
 PRECISIONS = ("auto", "float32", "bfloat16")
 #: How a CNN may resample its training images per epoch (``resample`` parameter).
 RESAMPLE_STRATEGIES = ("oversample", "undersample")
+#: How images whose channel count differs from the network's first layer are fed to
+#: it (``adapt_channels`` parameter); see :class:`~featcls.models.CNNClassifier`.
+ADAPT_CHANNELS = ("sum", "replicate")
+#: Named input normalisations (``normalize`` parameter): per-channel mean and
+#: standard deviation on the [0, 1] scale.
+NORMALIZATIONS = {"imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))}
+#: The parameters of a user's network and of fine-tuning, at their defaults (a
+#: model file leaves them out at these values, so older featcls versions read it).
+FINE_TUNING_DEFAULTS = {
+    "module": None,
+    "weights": None,
+    "freeze_epochs": 0,
+    "backbone_lr": 1.0,
+    "normalize": None,
+    "adapt_channels": "sum",
+    "cam_layer": None,
+}
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
+_NAME = r"[A-Za-z_]\w*"
+#: ``package.module:factory`` (the factory may be an attribute path) or ``timm:NAME``.
+_MODULE_SPEC = re.compile(
+    rf"(?:{_NAME}(?:\.{_NAME})*:{_NAME}(?:\.{_NAME})*)|timm:[\w.\-]+"
+)
 
 
 def _at_least(low: int) -> Interval:
@@ -37,6 +65,14 @@ def _at_least(low: int) -> Interval:
 #: ``CNNClassifier._parameter_constraints`` (scikit-learn's parameter validation).
 CNN_CONSTRAINTS: dict[str, list] = {
     "architecture": [StrOptions(set(ARCHITECTURES))],
+    # A torch.nn.Module or a factory (both callable), or "package.module:factory".
+    "module": [callable, str, None],
+    "weights": [str, os.PathLike, None],
+    "freeze_epochs": [_at_least(0)],
+    "backbone_lr": [NumberInterval(Real, 0, None, closed="neither")],
+    "normalize": [StrOptions(set(NORMALIZATIONS)), tuple, list, None],
+    "adapt_channels": [StrOptions(set(ADAPT_CHANNELS))],
+    "cam_layer": [str, None],
     "input_size": [_at_least(8)],
     "max_epochs": [_at_least(1)],
     "batch_size": [_at_least(2)],
@@ -78,8 +114,9 @@ def lowest(constraints: dict[str, list], name: str) -> Any:
 def check_extra_params(est: Any) -> None:
     """What the constraints cannot say, checked on ``est``.
 
-    SMOTE's refusal with its reason, the keys of an ``augment`` dict and the
-    ``"cuda:<index>"`` device spelling.
+    SMOTE's refusal with its reason, the keys of an ``augment`` dict, the
+    ``"cuda:<index>"`` device spelling and the spelling of a ``module`` string
+    (``normalize`` is checked against the channels in ``fit``).
     """
     if est.resample == "smote":
         raise ValueError(
@@ -99,3 +136,86 @@ def check_extra_params(est: Any) -> None:
             )
     if not _DEVICE.fullmatch(est.device):
         raise invalid(est, "device", "'auto', 'cpu', 'cuda' or 'cuda:<index>'")
+    if isinstance(est.module, str) and not _MODULE_SPEC.fullmatch(est.module):
+        raise invalid(
+            est,
+            "module",
+            "a torch.nn.Module, a callable factory(in_channels, n_classes), "
+            "'package.module:factory' or 'timm:NAME'",
+        )
+
+
+def check_module_spec(spec: str) -> str:
+    """``spec`` if it spells ``package.module:factory`` or ``timm:NAME``.
+
+    Only the spelling is checked; nothing is imported.
+
+    Raises
+    ------
+    ValueError
+        If it spells neither.
+
+    Examples
+    --------
+    >>> check_module_spec("mynets.models:make_net")
+    'mynets.models:make_net'
+    >>> check_module_spec("mynets.models")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: A network spec must be 'package.module:factory' or ...
+    """
+    if not isinstance(spec, str) or not _MODULE_SPEC.fullmatch(spec):
+        raise ValueError(
+            "A network spec must be 'package.module:factory' or 'timm:NAME' "
+            f"(e.g. 'mynets.models:make_net', 'timm:resnet18'). Got {spec!r}."
+        )
+    return spec
+
+
+def normalization(est: Any, n_channels: int):
+    """The per-channel ``(mean, std)`` of ``est.normalize`` for ``n_channels``.
+
+    None when ``normalize`` is None (the training images' own statistics are used).
+    One value per statistic applies to every channel.
+
+    Raises
+    ------
+    ValueError
+        If the statistics are not two sequences of 1 or ``n_channels`` numbers, or a
+        standard deviation is not positive.
+    """
+    import numpy as np
+
+    value = est.normalize
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = NORMALIZATIONS[value]
+    expected = (
+        f"a (mean, std) pair of 1 or {n_channels} numbers each (per channel, on "
+        "the [0, 1] scale), 'imagenet' or None"
+    )
+    try:
+        mean, std = (np.atleast_1d(np.asarray(v, dtype=np.float64)) for v in value)
+    except (TypeError, ValueError):
+        raise invalid(est, "normalize", expected) from None
+    if mean.ndim != 1 or mean.shape != std.shape or not np.all(std > 0):
+        raise invalid(est, "normalize", expected)
+    if len(mean) not in (1, n_channels):
+        hint = ""
+        counts = "1" if n_channels == 1 else f"1 or {n_channels}"
+        if n_channels == 1 and len(mean) == 3:
+            hint = (
+                " For grey images and three-channel statistics, use "
+                "adapt_channels='replicate' with a three-channel network."
+            )
+        raise ValueError(
+            f"The 'normalize' parameter of {type(est).__name__} has {len(mean)} "
+            f"values per statistic, but the network's input has {n_channels} "
+            f"channel(s): give {counts}.{hint}"
+        )
+    shape = (n_channels,)
+    return (
+        np.broadcast_to(mean, shape).astype(np.float32),
+        np.broadcast_to(std, shape).astype(np.float32),
+    )

@@ -28,10 +28,19 @@ def dihedral_views(x):
             yield view.contiguous(memory_format=torch.channels_last)
 
 
-def tta_log_proba(net, x, extra):
-    """Log of ``net``'s class probabilities averaged over the 8 views of ``x``."""
+def tta_log_proba(net, x, extra, *, multilabel: bool = False):
+    """Log of ``net``'s class probabilities averaged over the 8 views of ``x``.
+
+    With ``multilabel``, the logits (log-odds) of each label's sigmoid probability
+    averaged over the 8 views.
+    """
     torch = import_torch()
     probs = 0.0
     for view in dihedral_views(x):
-        probs = probs + torch.softmax(net(view, extra).float(), dim=1)
+        logits = net(view, extra).float()
+        probs = probs + (
+            torch.sigmoid(logits) if multilabel else torch.softmax(logits, dim=1)
+        )
+    if multilabel:
+        return torch.logit(probs.double() / 8.0).float()
     return torch.log(probs / 8.0)

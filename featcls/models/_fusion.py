@@ -15,6 +15,7 @@ from featcls.features import FeatureExtractor
 from featcls.models._cnn import CNNClassifier
 from featcls.models._cnn_io import (
     check_estimator_name,
+    network_params,
     read_payload,
     restore_network,
     write_model,
@@ -129,6 +130,11 @@ class FusionClassifier(ClassifierMixin, BaseEstimator):
     features are computed on the original images, so they do not follow the
     augmentation of the image branch.
 
+    A 0/1 label matrix ``y`` (multi-label) trains the network as
+    :class:`CNNClassifier` does: one sigmoid output per label, per-label
+    positive weights and thresholds tuned on its validation images
+    (``thresholds_``); :meth:`predict_proba` gives each label's probability.
+
     Parameters
     ----------
     cnn : CNNClassifier, default=None
@@ -146,7 +152,11 @@ class FusionClassifier(ClassifierMixin, BaseEstimator):
         ``module_``, ``history_``, ``best_epoch_`` ... are those of
         :class:`CNNClassifier`.
     classes_ : ndarray
-        Class labels, sorted.
+        Class labels, sorted; multi-label: the label names.
+    multilabel_ : bool
+        Whether ``y`` was a label matrix.
+    thresholds_ : ndarray of float
+        Multi-label only: each label's decision threshold (the network's).
     features_ : FeatureExtractor
         The fitted clone of ``features``.
     feature_median_, feature_mean_, feature_scale_ : ndarray
@@ -171,6 +181,8 @@ class FusionClassifier(ClassifierMixin, BaseEstimator):
     """
 
     featcls_input = "images"
+    #: ``fit`` takes a 0/1 label matrix, as the network does.
+    featcls_multilabel = True
     _parameter_constraints: dict = {
         "cnn": [CNNClassifier, None],
         "features": [HasMethods(["fit", "transform"]), None],
@@ -186,7 +198,8 @@ class FusionClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : sample table, (N, H, W[, C]) array or list of paths
-        y : array-like of shape (N,)
+        y : array-like of shape (N,), or (N, L) 0/1 indicator matrix
+            Class labels, or one column per label (multi-label).
 
         Returns
         -------
@@ -208,6 +221,9 @@ class FusionClassifier(ClassifierMixin, BaseEstimator):
         inputs = network._extra_inputs
         self.cnn_ = network
         self.classes_ = network.classes_
+        self.multilabel_ = network.multilabel_
+        if network.multilabel_:
+            self.thresholds_ = network.thresholds_
         self.n_extra_ = network.n_extra_
         self.features_ = inputs.features_
         self.feature_median_ = inputs.median_
@@ -216,12 +232,12 @@ class FusionClassifier(ClassifierMixin, BaseEstimator):
         self.featcls_report_ = network.featcls_report_
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities, shape ``(N, n_classes)``."""
+        """Class probabilities, shape ``(N, n_classes)`` (multi-label: ``(N, L)``)."""
         check_is_fitted(self, "cnn_")
         return self.cnn_.predict_proba(X)
 
     def predict(self, X) -> np.ndarray:
-        """Predicted class labels, shape ``(N,)``."""
+        """Predicted class labels, shape ``(N,)`` (multi-label: 0/1, ``(N, L)``)."""
         check_is_fitted(self, "cnn_")
         return self.cnn_.predict(X)
 
@@ -248,25 +264,32 @@ class FusionClassifier(ClassifierMixin, BaseEstimator):
         )
 
     @classmethod
-    def load(cls, path: str | Path) -> FusionClassifier:
-        """Read a model written by :meth:`save` (no code in the file is executed)."""
-        return cls.from_payload(read_payload(path), path)
+    def load(cls, path: str | Path, *, module=None) -> FusionClassifier:
+        """Read a model written by :meth:`save` (no code in the file is executed).
+
+        ``module``: the network of a model trained on your own, as in
+        :meth:`CNNClassifier.load`.
+        """
+        return cls.from_payload(read_payload(path), path, module=module)
 
     @classmethod
-    def from_payload(cls, payload: dict, path: str | Path) -> FusionClassifier:
+    def from_payload(
+        cls, payload: dict, path: str | Path, *, module=None
+    ) -> FusionClassifier:
         """Rebuild a model from the plain data :meth:`load` reads.
 
-        ``path`` names the file in messages.
+        ``path`` names the file in messages; ``module`` as in :meth:`load`.
         """
         check_estimator_name(cls, payload, path)
         params = payload["params"]
         if payload.get("version", 0) < 3:  # the CNN's parameters, stored flat
             params = {"cnn": params}
+        cnn_params = network_params(params["cnn"], payload, path, module)
         inputs = FeatureInputs.from_payload(payload["extra"])
-        network = CNNClassifier(**params["cnn"])
+        network = CNNClassifier(**cnn_params)
         network._extra_inputs = inputs
         restore_network(network, payload, path)
-        model = cls(cnn=CNNClassifier(**params["cnn"]), features=inputs.features)
+        model = cls(cnn=CNNClassifier(**cnn_params), features=inputs.features)
         model._set_fitted(network)
         return model
 
@@ -276,4 +299,5 @@ class FusionClassifier(ClassifierMixin, BaseEstimator):
         tags.input_tags.two_d_array = False
         tags.input_tags.three_d_array = True
         tags.non_deterministic = False
+        tags.classifier_tags.multi_label = True
         return tags

@@ -9,6 +9,7 @@ refused before anything is written.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -27,33 +28,57 @@ def _is_torch_model(model: Any) -> bool:
 
 
 def save_model(model: Any, path: str | Path, *, metadata: dict | None = None) -> Path:
-    """Write a fitted feature-table model (and a metadata dict) to a ``.skops`` file.
+    """Write a fitted model and a metadata dict; :func:`load_model` reads both.
 
-    The file is written under a temporary name and renamed when complete. CNN and
-    fusion models have their own format: use their ``save`` method.
+    A feature-table model goes to a ``.skops`` file. A CNN or fusion model goes to
+    the ``.pt`` file its ``save`` method writes, with ``metadata`` (plain data:
+    str, numbers, lists and dicts of them) added to it; any other suffix is
+    refused. The file is written under a temporary name and renamed when complete.
     """
     import skops.io as sio
 
     if _is_torch_model(model):
-        raise ValueError(
-            f"{type(model).__name__} is saved with its own save() method to a .pt "
-            "file, not with save_model."
-        )
+        if Path(path).suffix not in TORCH_SUFFIXES:
+            raise ValueError(
+                f"{type(model).__name__} is saved with its own save() method to a "
+                ".pt file, not with save_model to a .skops file."
+            )
+        return _save_torch(model, Path(path), metadata or {})
     path = check_model_path(path, torch_model=False)
     with atomic_path(path) as tmp:
         sio.dump({"model": model, "metadata": metadata or {}}, tmp)
     return path
 
 
-def load_model(path: str | Path) -> tuple[Any, dict]:
+def _save_torch(model: Any, path: Path, metadata: dict) -> Path:
+    """``model.save(path)`` with ``metadata`` in the file, written atomically."""
+    from featcls.models._cnn_device import import_torch
+
+    torch = import_torch()
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+        if metadata:
+            # Only what torch.load(weights_only=True) reads back: plain data.
+            plain = json.loads(json.dumps(metadata))
+            payload = torch.load(tmp, map_location="cpu", weights_only=True)
+            torch.save({**payload, "metadata": plain}, tmp)
+    return path
+
+
+def load_model(path: str | Path, *, module=None) -> tuple[Any, dict]:
     """Read a model written by :func:`save_model` or by a CNN's ``save``.
 
-    Returns ``(model, metadata)``. A ``.skops`` file is loaded only if every type it
-    names is one featcls writes itself (:func:`featcls.models._trust.trusted_types`);
-    anything else is refused with the list of those types, before any object is
-    built. ``.pt``/``.pth`` files are read with ``torch.load(weights_only=True)``,
-    which rebuilds only tensors and plain containers. Nothing in a model file is
-    ever executed.
+    Returns ``(model, metadata)``; a ``.pt`` file's metadata are its model's name
+    and classes and what :func:`save_model` stored. A ``.skops`` file is loaded only
+    if every type it names is one featcls writes itself
+    (:func:`featcls.models._trust.trusted_types`); anything else is refused with
+    the list of those types, before any object is built. ``.pt``/``.pth`` files
+    are read with ``torch.load(weights_only=True)``, which rebuilds only tensors
+    and plain containers. Nothing in a model file is ever executed, and no module
+    a file names is imported: a CNN (or fusion model) trained on your own network
+    needs that network again as ``module``, the ``torch.nn.Module``, the
+    ``factory(in_channels, n_classes)`` or the ``"package.module:factory"`` string
+    it was trained with (a string is imported: your choice, never the file's).
 
     Raises
     ------
@@ -61,7 +86,9 @@ def load_model(path: str | Path) -> tuple[Any, dict]:
         If there is no regular file at ``path``.
     ValueError
         If the file is not a featcls model file, or holds untrusted types
-        (:class:`~featcls.models._trust.UntrustedModelError`).
+        (:class:`~featcls.models._trust.UntrustedModelError`); if a CNN file
+        trained on your own network is loaded without ``module`` (the message
+        says which), or ``module`` is given for another model.
     """
     path = Path(path)
     if not path.is_file():
@@ -77,8 +104,18 @@ def load_model(path: str | Path) -> tuple[Any, dict]:
             raise ValueError(
                 f"'{path}' holds a {payload['estimator']!r}, which featcls cannot load."
             )
-        model = classes[payload["estimator"]].from_payload(payload, path)
-        return model, {"model": type(model).__name__, "classes": list(model.classes_)}
+        model = classes[payload["estimator"]].from_payload(payload, path, module=module)
+        stored = payload.get("metadata")
+        return model, {
+            "model": type(model).__name__,
+            "classes": list(model.classes_),
+            **(stored if isinstance(stored, dict) else {}),
+        }
+    if module is not None:
+        raise ValueError(
+            f"'{path}' is not a CNN model file; 'module' (the command line's "
+            "--cnn-module) applies to CNN and fusion models only."
+        )
     if path.suffix != SKOPS_SUFFIX:
         raise ValueError(
             f"'{path}' is not a featcls model file: expected a .skops or .pt file."

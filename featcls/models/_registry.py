@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 __all__ = [
@@ -523,16 +524,35 @@ def _describe_one(est, p: Mapping[str, Any]) -> str:
         return f"Random forest, {p['n_estimators']} trees"
     if isinstance(est, FusionClassifier):
         cnn = p["cnn"] if p["cnn"] is not None else CNNClassifier()
-        return (
-            f"{_network(cnn.architecture)} embedding + standardised "
-            "hand-crafted features, one head"
-        )
+        network = _network(cnn.architecture)
+        if cnn.module is not None:
+            network = f"Your network {_module_name(cnn.module)}"
+        return f"{network} embedding + standardised hand-crafted features, one head"
     if isinstance(est, CNNClassifier):
-        return (
-            f"{_network(p['architecture'])} trained from scratch "
-            f"({p['input_size']} px, up to {p['max_epochs']} epochs)"
-        )
+        return _describe_cnn(p)
     return type(est).__name__
+
+
+def _describe_cnn(p: Mapping[str, Any]) -> str:
+    """A CNN: its network, how it starts (scratch or a weights file), its input."""
+    network = _network(p["architecture"])
+    if p.get("module") is not None:
+        network = f"Your network {_module_name(p['module'])}"
+    weights = p.get("weights")
+    start = (
+        "trained from scratch"
+        if weights is None
+        else f"fine-tuned from {Path(weights).name}"
+    )
+    if weights is None and str(p.get("module")).startswith("timm:"):
+        start = "fine-tuned from timm's pretrained weights"
+    return f"{network} {start} ({p['input_size']} px, up to {p['max_epochs']} epochs)"
+
+
+def _module_name(module) -> str:
+    from featcls.models._cnn_user import describe_module
+
+    return describe_module(module)
 
 
 def _network(architecture) -> str:

@@ -54,10 +54,15 @@ def trusted_types() -> frozenset[str]:
     from sklearn.metrics._scorer import _Scorer
     from sklearn.tree._tree import Tree
     from sklearn.utils import Bunch
+    from sklearn.utils._metadata_requests import (
+        MetadataRequest,
+        MethodMetadataRequest,
+    )
 
     from featcls.features import FEATURE_FAMILIES, FeatureExtractor
     from featcls.features._engine import Extraction
     from featcls.models._classical import AdaptiveStratifiedKFold, SafeSMOTE
+    from featcls.models._multilabel import PerLabelClassifier
     from featcls.models._svm import SVMClassifier, _DecisionValues
     from featcls.models._xgb import XGBoostClassifier
 
@@ -78,6 +83,11 @@ def trusted_types() -> frozenset[str]:
         _SigmoidCalibration,
         f1_score,
         _Scorer,
+        # Multi-label models: one model per label (or a constant DummyClassifier,
+        # trusted by skops) and its threshold.
+        PerLabelClassifier,
+        MetadataRequest,
+        MethodMetadataRequest,
         Tree,
         Bunch,
         xgboost.XGBClassifier,

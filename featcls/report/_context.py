@@ -10,6 +10,7 @@ from typing import NamedTuple
 from featcls.evaluation import ComparisonResult
 from featcls.report._analyses import analyses_section
 from featcls.report._answer import cost_section, learning_section, verdict
+from featcls.report._decisions import decisions_section
 from featcls.report._explain import (
     extras_section,
     importances_section,
@@ -56,6 +57,12 @@ SECTIONS = (
     Section("leaderboard", "Leaderboard", "leaderboard.html", leaderboard_section),
     Section("fold-scores", "Per-fold scores", "fold_scores.html", fold_scores_section),
     Section("pairwise", "Pairwise tests", "pairwise.html", pairwise_section),
+    Section(
+        "decisions",
+        "Decisions and answers per group",
+        "decisions.html",
+        decisions_section,
+    ),
     Section("learning", "Learning curves", "learning.html", learning_section),
     Section("cost", "Cost and quality", "cost.html", cost_section),
     Section("analyses", "Additional analyses", "analyses.html", analyses_section),

@@ -270,7 +270,8 @@ def curves_figure(
     """One-vs-rest ROC and precision–recall curves, one line per class.
 
     Returns the figure and, per class, ``{"class", "auc", "ap", "prevalence"}``.
-    Classes absent from ``y_true`` are left out.
+    Classes absent from ``y_true`` are left out. For multi-label results
+    ``y_true`` is the boolean label matrix (one column per label).
     """
     from sklearn.metrics import (
         average_precision_score,
@@ -279,7 +280,8 @@ def curves_figure(
         roc_curve,
     )
 
-    y_true = np.asarray(y_true, dtype=object)
+    matrix = np.ndim(y_true) == 2
+    y_true = np.asarray(y_true, dtype=bool if matrix else object)
     cmap = matplotlib.colormaps["tab10" if len(classes) <= 10 else "tab20"]
     summary = []
     with matplotlib.rc_context(_STYLE):
@@ -287,7 +289,7 @@ def curves_figure(
         roc_ax, pr_ax = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
         roc_ax.plot([0, 1], [0, 1], color="0.7", linestyle="--", linewidth=0.8)
         for j, c in enumerate(classes):
-            positive = y_true == c
+            positive = y_true[:, j] if matrix else y_true == c
             if positive.all() or not positive.any():
                 continue
             score = proba[:, j]

@@ -190,9 +190,15 @@ def _no_predictions(facts: Facts, model: str) -> str | None:
     return None
 
 
-def confusion_section(facts: Facts) -> dict:
-    """Per model: confusion matrix figure (counts, row-normalised) and the counts."""
+def confusion_section(facts: Facts) -> dict | None:
+    """Per model: confusion matrix figure (counts, row-normalised) and the counts.
+
+    None (no section) for a multi-label result: a sample may carry several labels,
+    and the per-label metrics hold each label's counts.
+    """
     result = facts.result
+    if result.multilabel:
+        return None
     models = []
     for model in facts.order:
         note = _no_predictions(facts, model)
@@ -233,8 +239,18 @@ def per_class_section(facts: Facts) -> dict:
             }
             for c, row in table.iterrows()
         ]
-        models.append({"model": model, "note": None, "rows": rows})
-    return {"models": models}
+        models.append(
+            {
+                "model": model,
+                "note": None,
+                "rows": rows,
+                "cardinality": finite(table.attrs.get("cardinality")),
+                "predicted_cardinality": finite(
+                    table.attrs.get("predicted_cardinality")
+                ),
+            }
+        )
+    return {"models": models, "multilabel": facts.result.multilabel}
 
 
 def curves_section(facts: Facts) -> dict:
@@ -251,7 +267,11 @@ def curves_section(facts: Facts) -> dict:
             "partial": False,
         }
         if entry["note"] is None:
-            y, _, proba = result.oof(model, repeat)
+            frame = result.oof(model, repeat)
+            y = frame["y_true"].to_numpy(object)
+            if result.multilabel:  # one column of truth per label
+                y = np.asarray(result.label_matrix, bool)[frame["position"]]
+            proba = result.oof_proba(model, repeat)
             failed = sum(
                 1
                 for r in result.records
@@ -268,7 +288,7 @@ def curves_section(facts: Facts) -> dict:
                     "No curves: the stored probabilities are incomplete "
                     "(missing or non-finite values)."
                 )
-            elif len(set(y)) < 2:
+            elif (y.all(0) | ~y.any(0)).all() if result.multilabel else len(set(y)) < 2:
                 entry["note"] = "No curves: fewer than two classes were predicted on."
             else:
                 entry["figure"], entry["rows"] = curves_figure(

@@ -296,8 +296,8 @@ def test_to_frame_columns_and_scores_match_sklearn(result):
 
 
 def test_per_class_table_matches_classification_report(result):
-    y, pred, _ = result.oof("logreg", 0)
-    y1, pred1, _ = result.oof("logreg", 1)
+    f0, f1 = result.oof("logreg", 0), result.oof("logreg", 1)
+    y, pred, y1, pred1 = f0["y_true"], f0["y_pred"], f1["y_true"], f1["y_pred"]
     table = result.per_class("logreg")
     report = classification_report(
         np.concatenate([y, y1]),

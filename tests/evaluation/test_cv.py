@@ -114,8 +114,7 @@ def test_given_pairs_predict_exactly_their_test_part_and_train_on_the_rest(
     for fit, (train, _) in zip(fits, splits, strict=True):
         np.testing.assert_allclose(fit["first"], first[np.asarray(train)], rtol=1e-6)
     # Leaderboard and pooled views use the predicted samples only.
-    y, pred, _ = r.oof("logreg")
-    assert len(y) == len(splits[0][1]) + len(splits[1][1])
+    assert len(r.oof("logreg")) == len(splits[0][1]) + len(splits[1][1])
 
 
 def test_a_class_rarer_than_the_splits_is_fine_with_given_splits(data):
@@ -238,8 +237,9 @@ def test_repeated_splitter_gives_one_repeat_per_round(data):
     ]
     n = len(data.y)
     for repeat in (0, 1):
-        y, pred, _ = r.oof(r.models[0], repeat)
-        assert len(y) == n  # every sample exactly once per repeat
+        frame = r.oof(r.models[0], repeat)
+        assert len(frame) == n  # every sample exactly once per repeat
+        assert frame.index.tolist() == list(range(n))
     assert r.confusion(r.models[0]).to_numpy().sum() == 2 * n
     assert r.leaderboard()["failed_folds"].eq(0).all()
 

@@ -24,13 +24,18 @@ HOSTILE_COMMAND = f"featcls compare --classes '{SCRIPT}' && echo {QUOTES}"
 def section_titles(result: ComparisonResult) -> list[str]:
     """The h2 headings a report of ``result`` has: every section, but "Additional
     analyses" only when the result carries supplementary tables, "Learning curves"
-    only when it has learning curves and "Cost and quality" only when a model
-    produced predictions."""
+    only when it has learning curves, "Cost and quality" only when a model
+    produced predictions, "Decisions and answers per group" only with a threshold
+    rule or groups to answer, and "Confusion matrices" not for multi-label results."""
     predicted = any(r.error is None for r in result.records)
+    settings = result.settings
     optional = {
         "analyses": result.tables,
         "learning": result.curve_records,
         "cost": predicted,
+        "decisions": settings.get("threshold") is not None
+        or settings.get("aggregate_by") is not None,
+        "confusion": not result.multilabel,
     }
     return [s.title for s in SECTIONS if optional.get(s.id, True)]
 

@@ -1,0 +1,143 @@
+"""Running featcls's parallel work on a Dask cluster.
+
+featcls parallelises two things: feature extraction over chunks of images and
+the (model × repeat × fold) fits of a comparison, as joblib tasks
+(:func:`run_unordered`). Inside :func:`use_scheduler` those tasks are futures of
+a ``dask.distributed`` cluster instead of local processes — an existing one
+(``"tcp://host:8786"``) or a ``LocalCluster`` started for the purpose
+(``"local:4"``). Dask schedules the tasks, moves their inputs and
+results, and reschedules the tasks of a worker that dies; featcls writes no
+scheduler of its own. Workers read the images from their paths, so the paths
+(and a feature cache folder) must be reachable from every worker, e.g. on shared
+storage.
+
+Results do not depend on where a task ran: every task is a pure function of its
+inputs and seeds (features are bit-reproducible, models are seeded), and results
+are put back in task order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+
+__all__ = ["active", "parse_scheduler", "run_unordered", "use_scheduler"]
+
+_ACTIVE: list[str] = []
+
+
+def parse_scheduler(spec: str) -> tuple[str, str | int]:
+    """``("local", n_workers)`` or ``("address", "tcp://...")`` from a spec.
+
+    Raises
+    ------
+    ValueError
+        For anything but ``local:N`` (N ≥ 1) or a ``tcp://``, ``tls://``,
+        ``inproc://`` or ``ws://`` address.
+
+    Examples
+    --------
+    >>> parse_scheduler("local:2")
+    ('local', 2)
+    >>> parse_scheduler("tcp://10.0.0.5:8786")
+    ('address', 'tcp://10.0.0.5:8786')
+    """
+    text = str(spec).strip()
+    match = re.fullmatch(r"local:(\d+)", text)
+    if match and int(match.group(1)) >= 1:
+        return "local", int(match.group(1))
+    if re.fullmatch(r"(tcp|tls|inproc|ws|wss)://\S+", text):
+        return "address", text
+    raise ValueError(
+        f"Unknown scheduler {spec!r}: give the address of a running Dask scheduler "
+        "(tcp://HOST:PORT, as 'dask scheduler' prints it) or local:N to start a "
+        "local cluster of N worker processes."
+    )
+
+
+def active() -> bool:
+    """Whether featcls's parallel work currently goes to a Dask cluster."""
+    return bool(_ACTIVE)
+
+
+@contextlib.contextmanager
+def use_scheduler(spec: str | None) -> Iterator[object | None]:
+    """Send featcls's extraction and fits to a Dask cluster while the block runs.
+
+    Parameters
+    ----------
+    spec : str or None
+        ``"tcp://HOST:PORT"`` (an existing scheduler), ``"local:N"`` (a
+        ``LocalCluster`` of N single-threaded worker processes, closed at the
+        end) or None (no cluster: local processes as usual).
+
+    Yields
+    ------
+    client : distributed.Client or None
+
+    Raises
+    ------
+    ImportError
+        If ``dask.distributed`` is not installed (``pip install featcls[dask]``).
+    OSError
+        If the scheduler cannot be reached.
+    """
+    if spec is None:
+        yield None
+        return
+    kind, value = parse_scheduler(spec)
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - dask is in the dask extra
+        raise ImportError(
+            "A Dask scheduler needs dask.distributed: pip install 'featcls[dask]'."
+        ) from exc
+    with contextlib.ExitStack() as stack:
+        if kind == "local":
+            cluster = stack.enter_context(
+                LocalCluster(
+                    n_workers=int(value),
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=":0",  # any free port, never a clash
+                )
+            )
+            client = stack.enter_context(Client(cluster))
+        else:
+            try:
+                client = stack.enter_context(Client(str(value), timeout="20s"))
+            except (OSError, TimeoutError) as exc:
+                raise OSError(
+                    f"Cannot reach the Dask scheduler at {value} ({exc}). Start it "
+                    "with 'dask scheduler' and workers with 'dask worker "
+                    f"{value}', or use local:N."
+                ) from None
+        _ACTIVE.append(str(spec))
+        try:
+            yield client
+        finally:
+            _ACTIVE.pop()
+
+
+def run_unordered(tasks, n_jobs: int | None) -> Iterator:
+    """Results of joblib ``delayed`` tasks as they finish, locally or on the cluster.
+
+    On a cluster (inside :func:`use_scheduler`) each task is one Dask future
+    (``Client.submit``) collected with ``as_completed``: the scheduler reruns the
+    task of a worker that died on another worker. Otherwise joblib's processes.
+    """
+    if not _ACTIVE:
+        from joblib import Parallel
+
+        yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks)
+        return
+    from distributed import as_completed, get_client
+
+    client = get_client()
+    futures = [
+        client.submit(func, *args, pure=False, **kwargs) for func, args, kwargs in tasks
+    ]
+    for future in as_completed(futures):
+        yield future.result()
+        future.release()

@@ -1,0 +1,129 @@
+"""Extraction and comparison on a 2-worker Dask LocalCluster give local results."""
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from typer.testing import CliRunner
+
+from featcls import FeatureExtractor, load_builtin
+from featcls._scheduler import active, parse_scheduler, use_scheduler
+from featcls.cli import app
+from featcls.evaluation import compare
+
+pytest.importorskip("distributed")
+
+runner = CliRunner()
+FAMILIES = ["shape", "intensity", "lbp"]
+
+
+class DiesOnce(ClassifierMixin, BaseEstimator):
+    """Predicts the majority class; its first fit kills the worker process.
+
+    The marker file makes the death happen once, so the task Dask reschedules on
+    a fresh worker succeeds.
+    """
+
+    featcls_input = "images"
+
+    def __init__(self, marker=None):
+        self.marker = marker
+
+    def fit(self, X, y):
+        if self.marker is not None and not os.path.exists(self.marker):
+            open(self.marker, "w").close()
+            os._exit(1)  # the worker dies mid-task
+        values, counts = np.unique(y, return_counts=True)
+        self.classes_ = values
+        self.majority_ = values[np.argmax(counts)]
+        self.rate_ = counts / counts.sum()
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.majority_)
+
+    def predict_proba(self, X):
+        return np.tile(self.rate_, (len(X), 1))
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_builtin("synthetic", n_samples=90, image_size=32, random_state=4)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with use_scheduler("local:2") as client:
+        yield client
+
+
+def test_scheduler_specs():
+    assert parse_scheduler("local:3") == ("local", 3)
+    assert parse_scheduler("tcp://127.0.0.1:8786")[0] == "address"
+    for bad in ("local:0", "local", "8786", "http://x"):
+        with pytest.raises(ValueError, match="local:N"):
+            parse_scheduler(bad)
+    assert not active()
+
+
+def test_features_on_the_cluster_are_the_local_bytes(data, cluster):
+    fx = FeatureExtractor(families=FAMILIES, chunk_size=10)
+    local = fx.fit_transform(data.X)
+    assert active()
+    with use_scheduler(None):  # nested: still the cluster's backend
+        remote = FeatureExtractor(families=FAMILIES, chunk_size=10, n_jobs=1)
+        remote = remote.fit_transform(data.X)
+    assert remote.tobytes() == local.tobytes()
+    assert len(cluster.scheduler_info()["workers"]) == 2
+
+
+def test_compare_on_the_cluster_equals_a_local_run(data, tmp_path):
+    fx = FeatureExtractor(families=FAMILIES, chunk_size=10)
+    kw = {"features": fx, "cv": 3, "random_state": 0, "importance": False}
+    local = compare(["logreg", "svm"], data.X, data.y, **kw)
+    remote = compare(["logreg", "svm"], data.X, data.y, scheduler="local:2", **kw)
+    assert remote.settings["scheduler"] == "local:2"
+    assert remote.folds == local.folds
+    for a, b in zip(local.records, remote.records, strict=True):
+        assert (a.model, a.repeat, a.fold) == (b.model, b.repeat, b.fold)
+        assert a.y_pred == b.y_pred and a.proba == b.proba
+    pd.testing.assert_frame_equal(
+        local.leaderboard().drop(columns="fit_time"),
+        remote.leaderboard().drop(columns="fit_time"),
+    )
+
+
+def test_a_worker_that_dies_mid_fit_is_replaced_and_the_result_is_the_same(
+    data, tmp_path
+):
+    kw = {"cv": 3, "random_state": 0, "importance": False}
+    expected = compare({"dies": DiesOnce()}, data.X, data.y, **kw)
+    marker = tmp_path / "died"
+    result = compare(
+        {"dies": DiesOnce(marker=str(marker))},
+        data.X,
+        data.y,
+        scheduler="local:2",
+        **kw,
+    )
+    assert marker.exists()  # a worker did die
+    assert result.errors().empty
+    for a, b in zip(expected.records, result.records, strict=True):
+        assert a.y_pred == b.y_pred and a.proba == b.proba
+
+
+def test_cli_extract_and_compare_take_a_scheduler(tmp_path):
+    base = ["--n-samples", "60", "--image-size", "32", "--features", "shape,intensity"]
+    out = tmp_path / "local.parquet"
+    assert runner.invoke(app, ["extract", *base, "--out", str(out)]).exit_code == 0
+    remote = tmp_path / "remote.parquet"
+    result = runner.invoke(
+        app, ["extract", *base, "--scheduler", "local:2", "--out", str(remote)]
+    )
+    assert result.exit_code == 0, result.output
+    pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(remote))
+    result = runner.invoke(app, ["compare", "--scheduler", "nowhere", "--out", "x"])
+    assert result.exit_code == 1
+    assert "--scheduler: Unknown scheduler 'nowhere'" in result.output
