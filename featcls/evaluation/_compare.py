@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import os
 import sys
 import tempfile
 import time
@@ -22,6 +23,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
 
+from featcls import __version__
 from featcls._images import QUALITY, lossy_uri
 from featcls._scheduler import run_unordered, use_scheduler
 from featcls.data import (
@@ -32,6 +34,7 @@ from featcls.data import (
     read_image,
     to_float,
 )
+from featcls.evaluation._checkpoint import FitCheckpoint, describe_config
 from featcls.evaluation._curves import FitMemory, check_train_sizes, nested_subsets
 from featcls.evaluation._decision import (
     AGGREGATIONS,
@@ -380,6 +383,25 @@ def _per_label(name: str, estimator, rule, seed):
     )
 
 
+def _checkpoint_common(table: pd.DataFrame, target, settings: dict) -> dict:
+    """What every fit of a comparison depends on, for its checkpoint key."""
+    from featcls.features._cache import content_key
+
+    masks = table["mask"] if "mask" in table.columns else [None] * len(table)
+    return {
+        "featcls": __version__,
+        "images": [
+            content_key(image, mask)
+            for image, mask in zip(table["image"], masks, strict=True)
+        ],
+        "columns": describe_config(
+            {c: table[c].tolist() for c in table.columns if c not in ("image", "mask")}
+        ),
+        "target": describe_config(np.asarray(target).tolist()),
+        "settings": describe_config(settings),
+    }
+
+
 def _sample_values(table: pd.DataFrame, values, name: str) -> np.ndarray | None:
     """A column of the sample table, or one value per sample, as strings."""
     if values is None:
@@ -518,6 +540,7 @@ def compare(
     progress: bool | None = None,
     command: str = "",
     scheduler: str | None = None,
+    checkpoint: str | os.PathLike | None = None,
 ) -> ComparisonResult:
     """Fit every model on identical outer folds and keep everything they produced.
 
@@ -651,6 +674,17 @@ def compare(
         :func:`featcls.use_scheduler`; ``n_jobs`` then does not apply, every
         worker takes tasks). One task per model, repeat, fold and training size;
         the results are those of a local run.
+    checkpoint : path, optional
+        A folder where every finished fit is written as it finishes
+        (:class:`~featcls.evaluation._checkpoint.FitCheckpoint`). Run again with
+        the same folder after a crash or a kill, and the fits found there are
+        read instead of refitted: the result is the uninterrupted run's, fit times
+        included (they are those measured when each fit ran). A fit is reused
+        only if everything it depends on is unchanged — the featcls version, the
+        images' content, labels, groups, folds, settings, the model's and the
+        feature extractor's parameters; anything else is fitted anew. Delete the
+        folder to start afresh. Feature extraction resumes through the
+        extractor's ``cache_dir``.
 
     Returns
     -------
@@ -920,17 +954,50 @@ def compare(
             decision,
         )
 
-    tasks = [
-        task(name, est, i, fold, fraction)
-        for name, est in resolved.items()
-        for i, fold in enumerate(folds)
-        for fraction in fractions
-    ]
-    show = progress if progress is not None else sys.stderr.isatty()
+    saved = None
+    if checkpoint is not None:
+        saved = FitCheckpoint(
+            checkpoint,
+            _checkpoint_common(
+                table,
+                target,
+                {
+                    "classes": classes,
+                    "groups": inner_groups,
+                    "answers": answers,
+                    "truths": truths,
+                    "rule": None if rule is None else str(rule),
+                    "pos": pos,
+                    "aggregate_with": aggregate_with if answers is not None else None,
+                    "importance": importance,
+                    "random_state": random_state,
+                },
+            ),
+        )
     raw: list[dict] = []
+    tasks, keys = [], {}
+    for name, est in resolved.items():
+        for i, fold in enumerate(folds):
+            for fraction in fractions:
+                if saved is not None:
+                    key = saved.key(
+                        name,
+                        est if takes_images(est) else [est, extractor],
+                        subsets[i, fraction],
+                        fold["test"],
+                        fraction,
+                    )
+                    found = saved.load(key)
+                    if found is not None:
+                        raw.append(found)
+                        continue
+                    keys[name, fold["repeat"], fold["fold"], fraction] = key
+                tasks.append(task(name, est, i, fold, fraction))
+    show = progress if progress is not None else sys.stderr.isatty()
     start = time.perf_counter()
     with tqdm(
-        total=len(tasks),
+        total=len(tasks) + len(raw),
+        initial=len(raw),
         desc="models × folds",
         unit="fit",
         disable=not show,
@@ -938,6 +1005,9 @@ def compare(
     ) as bar:
         for out in run_unordered(tasks, n_jobs):
             raw.append(out)
+            if saved is not None:
+                key = (out["model"], out["repeat"], out["fold"], out["fraction"])
+                saved.save(keys[key], out)
             bar.update(1)
     timing["cross_validation"] = time.perf_counter() - start
     order = {name: i for i, name in enumerate(resolved)}
