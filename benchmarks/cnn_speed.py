@@ -16,6 +16,12 @@ files, measured in the same run:
   validation split (``early_stopping=False``), report (saliency) included in the
   time.
 
+* **skorch** (``--skorch``, on when skorch is installed) — skorch's
+  ``NeuralNetClassifier`` on the same LipNet module, the images decoded and resized
+  once into an in-memory float32 array (how a skorch user would feed it), the same
+  batch size, optimiser (AdamW, lr 1e-3, weight decay 1e-4), loss and epochs, no
+  validation split, float32, no augmentation (skorch has none built in);
+
 Every run happens in a fresh process (``spawn``) that first warms up the kernels
 for these shapes, so no run inherits another's memory or allocator state: in
 particular the baseline runs with glibc's default heap settings, as a hand-written
@@ -169,6 +175,50 @@ def run_baseline(net, paths, y_idx, args, workers, device) -> dict:
     }
 
 
+def decode_all(paths, size: int) -> np.ndarray:
+    """Every image decoded, grey, resized and standardised once: ``(N, 1, S, S)``."""
+    out = np.empty((len(paths), 1, size, size), np.float32)
+    for i, path in enumerate(paths):
+        image = to_float(read_image(path))
+        if image.ndim == 3:
+            image = image.mean(axis=2)
+        image = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+        out[i, 0] = (image - 0.5) / 0.25
+    return out
+
+
+def run_skorch(net, paths, y_idx, args, device) -> dict:
+    """skorch's NeuralNetClassifier on pre-decoded float32 images."""
+    from skorch import NeuralNetClassifier
+
+    start = time.perf_counter()
+    X = decode_all(paths, args.size)
+    torch.manual_seed(0)
+    clf = NeuralNetClassifier(
+        copy.deepcopy(net),
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.AdamW,
+        lr=1e-3,
+        optimizer__weight_decay=1e-4,
+        batch_size=args.batch_size,
+        max_epochs=args.epochs,
+        train_split=None,
+        iterator_train__shuffle=True,
+        classes=np.unique(y_idx),
+        device=device.type,
+        verbose=0,
+    )
+    clf.fit(X, y_idx.astype(np.int64))
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - start
+    return {
+        "images_per_s": len(paths) * args.epochs / seconds,
+        "seconds": seconds,
+        "data_share": float("nan"),
+    }
+
+
 def _fit_ours(paths, y, args, precision, epochs):
     clf = CNNClassifier(
         precision=precision,
@@ -193,7 +243,20 @@ def measure(kind: str, paths, y, args, workers: int = 0) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if kind.startswith("baseline"):
+    if kind == "skorch":
+        y_idx = np.unique(y, return_inverse=True)[1]
+        channels = 1
+        net = build_network(
+            "lipnet",
+            channels,
+            int(y_idx.max()) + 1,
+            generator=torch.Generator().manual_seed(0),
+        )
+        small = argparse.Namespace(**{**vars(args), "epochs": 1})
+        run_skorch(net, paths[:64], y_idx[:64], small, device)  # warm-up
+        faults = page_faults()
+        out = run_skorch(net, paths, y_idx, args, device)
+    elif kind.startswith("baseline"):
         if kind == "baseline-heap":
             reuse_freed_memory()
         y_idx = np.unique(y, return_inverse=True)[1]
@@ -251,7 +314,20 @@ def main() -> None:
         default=True,
         help="also run the baseline (num_workers=0) with CNNClassifier's heap settings",
     )
+    parser.add_argument(
+        "--skorch",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also run skorch's NeuralNetClassifier (default: when it imports)",
+    )
     args = parser.parse_args()
+    if args.skorch is None:
+        try:
+            import skorch  # noqa: F401
+        except ImportError:
+            args.skorch = False
+        else:
+            args.skorch = True
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -275,6 +351,8 @@ def main() -> None:
         if args.heap_row:
             heap = f"baseline, num_workers={args.workers[0]}, CNNClassifier's heap"
             runs.append((heap, "baseline-heap", args.workers[0]))
+        if args.skorch:
+            runs.append(("skorch NeuralNetClassifier, float32", "skorch", 0))
         runs += [
             ("CNNClassifier", "ours", 0),
             ("CNNClassifier, float32", "ours-float32", 0),
@@ -297,6 +375,14 @@ def report(results: dict[str, list[dict]], args) -> None:
     best = {k: max(v, key=lambda r: r["images_per_s"]) for k, v in results.items()}
     ours = best.pop("CNNClassifier")
     ours_fp32 = best.pop("CNNClassifier, float32", None)
+    skorch_key = "skorch NeuralNetClassifier, float32"
+    skorch = best.pop(skorch_key, None)
+    if skorch is not None:
+        print(
+            f"{skorch_key + ', fit incl. decoding':<48s} "
+            f"{skorch['images_per_s']:7.1f} images/s  "
+            f"({skorch['page_faults']:,} page faults)"
+        )
     for key, r in best.items():
         print(
             f"{key:<48s} {r['images_per_s']:7.1f} images/s  (waiting for data "
@@ -320,6 +406,8 @@ def report(results: dict[str, list[dict]], args) -> None:
         for key in (k for k in best if "heap" in k):
             ratio = r["images_per_s"] / best[key]["images_per_s"]
             line += f", vs the baseline with its heap {ratio:.2f}×"
+        if skorch is not None:
+            line += f", vs skorch {r['images_per_s'] / skorch['images_per_s']:.2f}×"
         print(line)
     paired = [
         results["CNNClassifier"][i]["images_per_s"]
@@ -331,6 +419,17 @@ def report(results: dict[str, list[dict]], args) -> None:
         [round(r, 2) for r in paired],
         f"median {np.median(paired):.2f}×",
     )
+    if skorch is not None:
+        against = [
+            results["CNNClassifier"][i]["images_per_s"]
+            / results[skorch_key][i]["images_per_s"]
+            for i in range(args.repeats)
+        ]
+        print(
+            "ratio to skorch within each repeat:",
+            [round(r, 2) for r in against],
+            f"median {np.median(against):.2f}×",
+        )
     print(
         "all runs (images/s):",
         {k: [round(r["images_per_s"], 1) for r in v] for k, v in results.items()},

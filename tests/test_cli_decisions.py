@@ -169,28 +169,6 @@ def test_a_patient_whose_images_all_failed_is_named(manifest, tmp_path):
     assert "have no usable image" in html
 
 
-def test_a_grey_or_hsv_policy_the_cnn_would_ignore_is_refused(tmp_path):
-    import cv2
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    for label in ("a", "b"):
-        (tmp_path / "rgb" / label).mkdir(parents=True)
-        for i in range(6):
-            image = rng.integers(0, 255, (24, 24, 3), dtype=np.uint8)
-            cv2.imwrite(str(tmp_path / "rgb" / label / f"{i}.png"), image)
-    args = ["compare", "--data", str(tmp_path / "rgb"), "--folds", "2"]
-    args += ["--features", "shape", "--out", str(tmp_path / "out")]
-    for policy in ("hsv", "gray"):
-        result = runner.invoke(
-            app, [*args, "--models", "svm,cnn", "--channels", policy]
-        )
-        assert result.exit_code == 1
-        assert f"--channels {policy} converts the images for the feature models" in (
-            result.output
-        )
-
-
 def test_patient_ids_with_leading_zeros_stay_text(manifest, tmp_path):
     table = pd.read_csv(manifest)
     # Patient "001" is not patient 1: read as numbers the ids would lose zeros.

@@ -252,7 +252,8 @@ class FeatclsFamilies(SphinxDirective):
             rows.append(
                 [
                     _xref("class", f"featcls.features.{cls.__name__}", name),
-                    str(len(cls().feature_names())),
+                    # A network's embedding is as wide as the network makes it.
+                    "network" if cls.batched else str(len(cls().feature_names())),
                     default,
                     summary,
                 ]

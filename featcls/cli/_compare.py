@@ -29,22 +29,34 @@ from featcls.cli._options import (
     Channels,
     ChannelsOpt,
     CnnBackboneLrOpt,
+    CnnEpochsOpt,
     CnnFreezeEpochsOpt,
     CnnModuleOpt,
+    CnnSizeOpt,
     CnnWeightsOpt,
+    CropOpt,
     DataOpt,
     DatasetOpt,
     DatasetOptions,
+    EmbeddingArchitecture,
+    EmbeddingArchitectureOpt,
+    EmbeddingLayerOpt,
+    EmbeddingModuleOpt,
+    EmbeddingWeightsOpt,
     FeaturesOpt,
     FoldColOpt,
     GroupColOpt,
     ImageColOpt,
     Imbalance,
+    InputOptions,
+    InputSizeOpt,
     LabelColOpt,
     LabelNamesOpt,
     LabelSepOpt,
     ManifestOpt,
+    MarginOpt,
     MaskColOpt,
+    MaskOutOpt,
     MaskPolicy,
     MaskPolicyOpt,
     MasksOpt,
@@ -55,8 +67,11 @@ from featcls.cli._options import (
     SeedOpt,
     SizeOpt,
     TargetOpt,
+    feature_families,
+    image_models,
     imbalance_option,
 )
+from featcls.cli._resume import Checkpoint, FreshOpt
 
 __all__ = ["compare"]
 
@@ -97,8 +112,16 @@ def compare(
         ),
     ] = "svm,xgboost",
     features: FeaturesOpt = None,
+    embedding_weights: EmbeddingWeightsOpt = None,
+    embedding_module: EmbeddingModuleOpt = None,
+    embedding_architecture: EmbeddingArchitectureOpt = EmbeddingArchitecture["lipnet"],
+    embedding_layer: EmbeddingLayerOpt = None,
     mask: MaskPolicyOpt = MaskPolicy["auto"],
     channels: ChannelsOpt = Channels["gray"],
+    crop: CropOpt = False,
+    margin: MarginOpt = None,
+    mask_out: MaskOutOpt = False,
+    size: InputSizeOpt = None,
     folds: Annotated[
         int,
         typer.Option(
@@ -140,24 +163,8 @@ def compare(
             rich_help_panel="Models",
         ),
     ] = False,
-    cnn_epochs: Annotated[
-        int,
-        typer.Option(
-            "--cnn-epochs",
-            help="Maximum training epochs of the CNN and "
-            "fusion models (early stopping may end sooner).",
-            rich_help_panel="Models",
-        ),
-    ] = 30,
-    cnn_size: Annotated[
-        int,
-        typer.Option(
-            "--cnn-size",
-            help="Input size in pixels of the CNN and fusion "
-            "models (images are resized to it).",
-            rich_help_panel="Models",
-        ),
-    ] = 96,
+    cnn_epochs: CnnEpochsOpt = 30,
+    cnn_size: CnnSizeOpt = None,
     cnn_module: CnnModuleOpt = None,
     cnn_weights: CnnWeightsOpt = None,
     cnn_freeze_epochs: CnnFreezeEpochsOpt = 0,
@@ -226,6 +233,7 @@ def compare(
     n_jobs: NJobsOpt = 1,
     scheduler: SchedulerOpt = None,
     cache_dir: CacheOpt = None,
+    fresh: FreshOpt = False,
     on_error: OnErrorOpt = DATASET.on_error,
     out: Annotated[
         Path,
@@ -263,8 +271,10 @@ def compare(
 
     v = SimpleNamespace(**apply_config(ctx, config, dict(ctx.params)))
     check_options(vars(v))
+    families = feature_families(v.features, v)
     check_out_dir(v.out)
     sizes = parse_train_sizes(v.train_sizes)
+    inputs = InputOptions.of(v, ctx)
     check_scheduler(v.scheduler)
     if v.group_label_col is not None and v.aggregate_by is None:
         fail("--group-label-col needs --aggregate-by (the groups it labels).")
@@ -315,12 +325,16 @@ def compare(
         ds = dataclasses.replace(DatasetOptions.of(v), text_cols=texts).load()
         if ds.y is None:
             fail("the dataset has no labels; give --label-col.")
+        checkpoint = Checkpoint(v.out / "checkpoint", fresh=v.fresh)
         extractor = FeatureExtractor(
-            families=v.features,
+            families=families,
             channels=v.channels.value,
             mask=v.mask.value,
+            **inputs.features(),
             n_jobs=v.n_jobs,
-            cache_dir=v.cache_dir,
+            # Without a cache of the user's, finished chunks of features are kept
+            # with the checkpoint, so a killed run does not extract them again.
+            cache_dir=v.cache_dir or checkpoint.features,
             progress=v.progress,
         )
         command = command_line(ctx, vars(v))
@@ -331,8 +345,8 @@ def compare(
         if v.holdout is not None:
             cv = HoldOut(v.holdout, random_state=v.seed)
             cv_text = f"one hold-out split ({v.holdout:.0%} test)"
-        if _given(ctx, "channels") or v.channels.value != "gray":
-            _check_channel_policy(v, ds)  # the default grey is documented as such
+        pixels = image_models(v.models)
+        _check_cnn_channels(inputs, pixels, ds)
         models = build_models(
             v.models,
             imbalance=v.imbalance.value,
@@ -343,7 +357,7 @@ def compare(
             features=extractor,
             cnn_params={
                 "max_epochs": v.cnn_epochs,
-                "input_size": v.cnn_size,
+                **inputs.cnn(v.cnn_size, pixels),
                 "module": v.cnn_module,
                 "weights": None if v.cnn_weights is None else str(v.cnn_weights),
                 "freeze_epochs": v.cnn_freeze_epochs,
@@ -378,6 +392,7 @@ def compare(
             progress=v.progress,
             command=command,
             scheduler=v.scheduler,
+            checkpoint=checkpoint.folder,
         )
         # The manifest's column names, not "given values": the values came from them.
         for key, column in (
@@ -390,6 +405,7 @@ def compare(
         if lost:
             result.settings["groups_without_images"] = lost
         paths = write_outputs(result, v.out)
+        checkpoint.done()
         typer.echo(
             f"{ds.name}: {len(result.y)} images, {len(result.classes)} "
             f"{'labels (multi-label)' if result.multilabel else 'classes'}, "
@@ -433,34 +449,30 @@ def compare(
     run_guarded(work)
 
 
-def _check_channel_policy(v, ds) -> None:
-    """Refuse --channels gray|hsv on colour images when a CNN would ignore it.
+def _check_cnn_channels(inputs, models: list[str], ds) -> None:
+    """Stop with one line if the CNNs cannot take the --channels policy.
 
-    The CNN and fusion models train on every channel of the images (a named
-    channel view applies to them too); a grey or HSV conversion applies to the
-    feature models only, so the two arms would not see the same input.
+    A chosen policy applies to the CNN and fusion models as to the features; an
+    RGB or HSV policy of grey images would otherwise fail on every fold. The
+    first image is tried.
     """
-    policy = v.channels.value
-    if policy not in ("gray", "hsv") or not len(ds):
+    policy = inputs.cnn_channels
+    if policy not in ("rgb", "hsv") or not models or not len(ds):
         return
-    from featcls.data import read_image
-    from featcls.models import MODEL_SPECS
+    from featcls.cli._common import cli_spelling
+    from featcls.data import ChannelFiles, read_image, split_channels, to_float
+    from featcls.exceptions import SettingError, spell_message
 
-    image_models = [
-        m.strip()
-        for m in str(v.models).split(",")
-        if m.strip() in MODEL_SPECS and MODEL_SPECS[m.strip()].consumes == "images"
-    ]
-    if not image_models:
-        return
-    first = read_image(ds.X["image"].iloc[0])
-    if first.ndim == 3 and first.shape[2] > 1:
+    source = ds.X["image"].iloc[0]
+    names = source.names if isinstance(source, ChannelFiles) else None
+    label = repr(str(source)) if isinstance(source, (str, ChannelFiles)) else "sample 0"
+    try:
+        split_channels(to_float(read_image(source)), policy, names=names)
+    except SettingError as exc:
         fail(
-            f"--channels {policy} converts the images for the feature models only; "
-            f"{', '.join(image_models)} would train on all {first.shape[2]} channels, "
-            "so the arms would not see the same input. Use --channels rgb or "
-            "channels (per channel, as the CNN sees them), or compare the CNN in a "
-            "run of its own."
+            f"--channels {policy} applies to {', '.join(models)} as to the "
+            f"features, but not to the first image, {label}: "
+            + spell_message(exc, cli_spelling)
         )
 
 

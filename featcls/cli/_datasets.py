@@ -36,7 +36,8 @@ def datasets(
         return
     if features:
         for name, cls in FEATURE_FAMILIES.items():
-            n = len(cls().feature_names())
+            # A network's embedding is as wide as the network makes it.
+            n = "D" if cls.batched else len(cls().feature_names())
             first = (cls.__doc__ or "").strip().splitlines()[0]
             typer.echo(f"{name:<10} {n:>4} features  {first}")
         return

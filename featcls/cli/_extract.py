@@ -23,15 +23,25 @@ from featcls.cli._options import (
     ChannelNamesOpt,
     Channels,
     ChannelsOpt,
+    CropOpt,
     DataOpt,
     DatasetOpt,
     DatasetOptions,
+    EmbeddingArchitecture,
+    EmbeddingArchitectureOpt,
+    EmbeddingLayerOpt,
+    EmbeddingModuleOpt,
+    EmbeddingWeightsOpt,
     FeaturesOpt,
     GroupColOpt,
     ImageColOpt,
+    InputOptions,
+    InputSizeOpt,
     LabelColOpt,
     ManifestOpt,
+    MarginOpt,
     MaskColOpt,
+    MaskOutOpt,
     MaskPolicy,
     MaskPolicyOpt,
     MasksOpt,
@@ -42,7 +52,9 @@ from featcls.cli._options import (
     SeedOpt,
     SizeOpt,
     TargetOpt,
+    feature_families,
 )
+from featcls.cli._resume import Checkpoint, FreshOpt
 
 __all__ = ["extract"]
 
@@ -73,9 +85,18 @@ def extract(
     channel_names: ChannelNamesOpt = DATASET.channel_names,
     seed: SeedOpt = DATASET.seed,
     features: FeaturesOpt = None,
+    embedding_weights: EmbeddingWeightsOpt = None,
+    embedding_module: EmbeddingModuleOpt = None,
+    embedding_architecture: EmbeddingArchitectureOpt = EmbeddingArchitecture["lipnet"],
+    embedding_layer: EmbeddingLayerOpt = None,
     mask: MaskPolicyOpt = MaskPolicy["auto"],
     channels: ChannelsOpt = Channels["gray"],
+    crop: CropOpt = False,
+    margin: MarginOpt = None,
+    mask_out: MaskOutOpt = False,
+    size: InputSizeOpt = None,
     cache_dir: CacheOpt = None,
+    fresh: FreshOpt = False,
     n_jobs: NJobsOpt = 1,
     scheduler: SchedulerOpt = None,
     on_error: OnErrorOpt = DATASET.on_error,
@@ -94,6 +115,8 @@ def extract(
         fail(f"--out must end in .parquet or .csv, got {out.name!r}.")
     check_out_file(out)
     check_options(ctx.params)
+    families = feature_families(features, ctx.params)
+    inputs = InputOptions.of(ctx.params)
     check_scheduler(scheduler)
 
     def work():
@@ -106,12 +129,16 @@ def extract(
 
         start = time.perf_counter()
         ds = DatasetOptions.of(ctx.params).load()
+        # Without a cache of the user's, finished chunks are kept beside the output
+        # until it is written, so a killed run resumes where it was.
+        checkpoint = Checkpoint(out.parent / f".{out.name}.partial", fresh=fresh)
         fx = FeatureExtractor(
-            families=features,
+            families=families,
             channels=channels.value,
             mask=mask.value,
+            **inputs.features(),
             n_jobs=n_jobs,
-            cache_dir=cache_dir,
+            cache_dir=cache_dir or checkpoint.features,
             progress=progress,
         )
         with use_scheduler(scheduler):
@@ -133,6 +160,7 @@ def extract(
                 result.to_csv(part, index=False)
             else:
                 result.to_parquet(part, index=False)
+        checkpoint.done()
         seconds = time.perf_counter() - start
         n_features = len(fx.get_feature_names_out())
         typer.echo(

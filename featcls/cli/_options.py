@@ -16,7 +16,12 @@ from typing import Annotated
 
 import typer
 
-from featcls._policies import CHANNEL_POLICIES, MASK_POLICIES, ON_ERROR
+from featcls._policies import (
+    ARCHITECTURES,
+    CHANNEL_POLICIES,
+    MASK_POLICIES,
+    ON_ERROR,
+)
 from featcls.cli._common import fail
 
 # The model table imports no heavy library: the options below derive from it.
@@ -36,6 +41,11 @@ __all__ = [
     "DataOpt",
     "DatasetOpt",
     "DatasetOptions",
+    "EmbeddingArchitecture",
+    "EmbeddingArchitectureOpt",
+    "EmbeddingLayerOpt",
+    "EmbeddingModuleOpt",
+    "EmbeddingWeightsOpt",
     "FeaturesOpt",
     "FoldColOpt",
     "GroupColOpt",
@@ -55,6 +65,8 @@ __all__ = [
     "SeedOpt",
     "SizeOpt",
     "TargetOpt",
+    "image_models",
+    "feature_families",
     "imbalance_option",
     "CnnBackboneLrOpt",
     "CnnEpochsOpt",
@@ -62,6 +74,11 @@ __all__ = [
     "CnnModuleOpt",
     "CnnSizeOpt",
     "CnnWeightsOpt",
+    "CropOpt",
+    "InputOptions",
+    "InputSizeOpt",
+    "MarginOpt",
+    "MaskOutOpt",
 ]
 
 
@@ -301,10 +318,137 @@ FeaturesOpt = Annotated[
     typer.Option(
         "--features",
         help="Comma-separated feature families (default: all but the learned "
-        "'vlad' codebook; 'default,vlad' adds it). See 'featcls datasets --features'.",
+        "'vlad' codebook and the deep 'embedding'; 'default,vlad' adds one, "
+        "'default,embedding' with --embedding-weights the other). See 'featcls "
+        "datasets --features'.",
         rich_help_panel="Features",
     ),
 ]
+
+
+# -- the 'embedding' feature family: a network's pooled activations -----------------
+#: --embedding-architecture: the built-in networks.
+EmbeddingArchitecture = _choices("EmbeddingArchitecture", ARCHITECTURES)
+
+
+def _embedding_weights_file(value: Path | None) -> Path | None:
+    """``--embedding-weights``: stop with one line unless it is a file."""
+    if value is not None and not value.is_file():
+        fail(f"--embedding-weights '{value}' is not a file.")
+    return value
+
+
+def _embedding_module_spec(value: str | None) -> str | None:
+    """``--embedding-module``: stop with one line unless it spells a network spec."""
+    if value is None:
+        return None
+    from featcls.models._cnn_params import check_module_spec
+
+    try:
+        return check_module_spec(value)
+    except ValueError as exc:
+        fail(f"--embedding-module: {exc}")
+
+
+EmbeddingWeightsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--embedding-weights",
+        metavar="PATH",
+        callback=_embedding_weights_file,
+        help="The network of the 'embedding' features (add 'embedding' to "
+        "--features): a model file of 'featcls train' (a CNN), or a state dict "
+        "(.pt/.pth read with torch.load(weights_only=True), or .safetensors) of "
+        "--embedding-architecture or --embedding-module. No code in the file runs.",
+        rich_help_panel="Features",
+    ),
+]
+EmbeddingModuleOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--embedding-module",
+        metavar="PACKAGE.MODULE:FACTORY",
+        callback=_embedding_module_spec,
+        help="Your own network for the 'embedding' features: a factory("
+        "in_channels, n_classes) returning a torch.nn.Module (or a module), "
+        "imported from PACKAGE.MODULE, or timm:NAME; its classifier layer is "
+        "dropped. With --embedding-weights, the weights loaded into it.",
+        rich_help_panel="Features",
+    ),
+]
+EmbeddingArchitectureOpt = Annotated[
+    EmbeddingArchitecture,
+    typer.Option(
+        "--embedding-architecture",
+        help="The built-in network a plain state dict (--embedding-weights) is "
+        "loaded into, without --embedding-module.",
+        rich_help_panel="Features",
+    ),
+]
+EmbeddingLayerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--embedding-layer",
+        metavar="NAME",
+        help="Pool this layer of the network (its name in named_modules(), e.g. "
+        "trunk.8) instead of the input of its classifier.",
+        rich_help_panel="Features",
+    ),
+]
+
+
+def feature_families(features: str | None, params) -> str | list | None:
+    """``--features``, with its ``embedding`` family configured by --embedding-*.
+
+    ``params`` holds the command's values (a dict or namespace). Stops with one line
+    when an --embedding-* option is given without ``embedding`` in --features, or
+    ``embedding`` without a network.
+    """
+    if not isinstance(params, dict):
+        params = vars(params)
+    weights, module = params.get("embedding_weights"), params.get("embedding_module")
+    architecture = params.get("embedding_architecture")
+    architecture = getattr(architecture, "value", architecture) or ARCHITECTURES[0]
+    layer = params.get("embedding_layer")
+    names = [f.strip() for f in (features or "").split(",") if f.strip()]
+    if "embedding" not in names:
+        given = [
+            option
+            for option, value in (
+                ("--embedding-weights", weights),
+                ("--embedding-module", module),
+                ("--embedding-layer", layer),
+                (
+                    "--embedding-architecture",
+                    None if architecture == ARCHITECTURES[0] else architecture,
+                ),
+            )
+            if value is not None
+        ]
+        if given:
+            fail(
+                f"{given[0]} configures the 'embedding' feature family; add it to "
+                "--features (e.g. --features default,embedding)."
+            )
+        return features
+    if weights is None and module is None:
+        fail(
+            "--features embedding needs a network: give --embedding-weights PATH (a "
+            "model file of 'featcls train', or a state dict with "
+            "--embedding-architecture or --embedding-module) or --embedding-module "
+            "PACKAGE.MODULE:FACTORY."
+        )
+    from featcls.features import EmbeddingFeatures
+
+    family = EmbeddingFeatures(
+        weights=None if weights is None else str(weights),
+        module=module,
+        architecture=architecture,
+        layer=layer,
+    )
+    return [family if name == "embedding" else name for name in names]
+
+
 CacheOpt = Annotated[
     Path | None,
     typer.Option(
@@ -336,6 +480,172 @@ ChannelsOpt = Annotated[
         rich_help_panel="Features",
     ),
 ]
+
+
+# -- the input variant (compare, extract, train): features and CNNs alike -----------
+def _margin(value: float | None) -> float | None:
+    """``--margin``: stop with one line unless it is 0 or more."""
+    if value is not None and not value >= 0:
+        fail(
+            "--margin must be 0 or more (a fraction of the object's box added on "
+            f"each side, e.g. 0.1). Got {value}."
+        )
+    return value
+
+
+def _size(value: int | None) -> int | None:
+    """``--size``: stop with one line unless it is 1 or more."""
+    if value is not None and value < 1:
+        fail(f"--size must be 1 or more (pixels a side). Got {value}.")
+    return value
+
+
+CropOpt = Annotated[
+    bool,
+    typer.Option(
+        "--crop",
+        help="Crop every image to its object's bounding box plus --margin (the "
+        "dataset's mask where given, else the automatic one), for the features "
+        "and the CNN and fusion models alike.",
+        rich_help_panel="Input",
+    ),
+]
+MarginOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--margin",
+        metavar="FLOAT",
+        callback=_margin,
+        help="With --crop: the margin added on each side, as a fraction of the "
+        "object's box (height for top and bottom, width for left and right). "
+        "Default: 0.1.",
+        rich_help_panel="Input",
+    ),
+]
+MaskOutOpt = Annotated[
+    bool,
+    typer.Option(
+        "--mask-out",
+        help="Set the pixels outside the object mask (the dataset's, else the "
+        "automatic one) to 0, for the features and the CNN and fusion models "
+        "alike.",
+        rich_help_panel="Input",
+    ),
+]
+InputSizeOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--size",
+        metavar="N",
+        callback=_size,
+        help="Resize every (prepared) image to N×N pixels: the feature "
+        "extractor's size, and the input size of the CNN and fusion models "
+        "unless --cnn-size is given. Default: features on the image's own size.",
+        rich_help_panel="Input",
+    ),
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class InputOptions:
+    """--crop, --margin, --mask-out, --size and --channels: how images are prepared.
+
+    The feature extractor and the CNN and fusion models get the same variant, so
+    the arms of a comparison see the same pixels. ``channels`` is the
+    --channels value and ``channels_given`` whether it was chosen (given on the
+    command line, or another value than the default, e.g. from --config): only
+    then does its policy apply to the CNNs, which otherwise take every channel of
+    the images; a channel view (names) reaches them through the dataset.
+    """
+
+    crop: bool = False
+    margin: float | None = None
+    mask_out: bool = False
+    size: int | None = None
+    channels: ChannelChoice = ChannelChoice("gray")
+    channels_given: bool = False
+
+    @classmethod
+    def of(cls, params, ctx: typer.Context | None = None) -> InputOptions:
+        """The input options among a command's parameters (a dict or namespace).
+
+        ``ctx`` tells whether --channels was given on the command line; a value
+        other than the default counts as chosen either way (e.g. from --config).
+        """
+        if not isinstance(params, dict):
+            params = vars(params)
+        channels = parse_channels_option(params.get("channels", "gray"))
+        source = None if ctx is None else ctx.get_parameter_source("channels")
+        given = getattr(source, "name", None) == "COMMANDLINE" or channels != "gray"
+        options = cls(
+            crop=bool(params.get("crop", False)),
+            margin=params.get("margin"),
+            mask_out=bool(params.get("mask_out", False)),
+            size=params.get("size"),
+            channels=channels,
+            channels_given=given,
+        )
+        options.check()
+        return options
+
+    def check(self) -> None:
+        """Stop with one line on options that do not fit together."""
+        if self.margin is not None and not self.crop:
+            fail(
+                "--margin is the margin of --crop; give --crop too (without it the "
+                "image is not cropped and a margin has no effect)."
+            )
+
+    def features(self) -> dict:
+        """FeatureExtractor's ``size``, ``crop``, ``margin`` and ``mask_out``."""
+        return {
+            "size": self.size,
+            "crop": self.crop,
+            "margin": 0.1 if self.margin is None else self.margin,
+            "mask_out": self.mask_out,
+        }
+
+    @property
+    def cnn_channels(self) -> str | None:
+        """The CNNs' channel policy: the chosen --channels policy, else None."""
+        if self.channels_given and self.channels.names is None:
+            return self.channels.value
+        return None
+
+    def cnn(self, cnn_size: int | None, models: list[str]) -> dict:
+        """CNNClassifier's parameters: the variant and ``input_size``.
+
+        ``input_size`` is ``cnn_size`` (--cnn-size) when given, else --size, else
+        96 (the CNN's default). ``models`` are the image models of the command
+        (:func:`image_models`), for which a --size below the CNN's minimum stops
+        with one line.
+        """
+        size = cnn_size if cnn_size is not None else self.size
+        if models and cnn_size is None and self.size is not None:
+            from featcls.models._cnn_params import CNN_CONSTRAINTS, lowest
+
+            low = lowest(CNN_CONSTRAINTS, "input_size")
+            if self.size < low:
+                fail(
+                    f"--size {self.size} is also the input size of "
+                    f"{', '.join(models)}, which must be {low} or more; give "
+                    f"--cnn-size {low} (or more) for the CNN and fusion models."
+                )
+        return {
+            "input_size": 96 if size is None else size,
+            "channels": self.cnn_channels,
+            "crop": self.crop,
+            "margin": 0.1 if self.margin is None else self.margin,
+            "mask_out": self.mask_out,
+        }
+
+
+def image_models(models: str) -> list[str]:
+    """The models on pixels (CNN and fusion) among comma-separated model names."""
+    names = [m.strip() for m in str(models).split(",")]
+    return [
+        m for m in names if m in MODEL_SPECS and MODEL_SPECS[m].consumes == "images"
+    ]
 
 
 def imbalance_option(help: str, panel: str | None = None):
@@ -585,11 +895,11 @@ CnnEpochsOpt = Annotated[
     ),
 ]
 CnnSizeOpt = Annotated[
-    int,
+    int | None,
     typer.Option(
         "--cnn-size",
         help="Input size in pixels of the CNN and fusion models (images are "
-        "resized to it).",
+        "resized to it). Default: --size when given, else 96.",
         rich_help_panel="Models",
     ),
 ]

@@ -28,18 +28,28 @@ from featcls.cli._options import (
     CnnModuleOpt,
     CnnSizeOpt,
     CnnWeightsOpt,
+    CropOpt,
     DataOpt,
     DatasetOpt,
     DatasetOptions,
+    EmbeddingArchitecture,
+    EmbeddingArchitectureOpt,
+    EmbeddingLayerOpt,
+    EmbeddingModuleOpt,
+    EmbeddingWeightsOpt,
     FeaturesOpt,
     GroupColOpt,
     ImageColOpt,
     Imbalance,
+    InputOptions,
+    InputSizeOpt,
     LabelColOpt,
     LabelNamesOpt,
     LabelSepOpt,
     ManifestOpt,
+    MarginOpt,
     MaskColOpt,
+    MaskOutOpt,
     MaskPolicy,
     MaskPolicyOpt,
     MasksOpt,
@@ -49,6 +59,8 @@ from featcls.cli._options import (
     SeedOpt,
     SizeOpt,
     TargetOpt,
+    feature_families,
+    image_models,
     imbalance_option,
 )
 from featcls.cli._tiles import (
@@ -104,11 +116,19 @@ def train(
     label_sep: LabelSepOpt = DATASET.label_sep,
     label_names: LabelNamesOpt = DATASET.label_names,
     features: FeaturesOpt = None,
+    embedding_weights: EmbeddingWeightsOpt = None,
+    embedding_module: EmbeddingModuleOpt = None,
+    embedding_architecture: EmbeddingArchitectureOpt = EmbeddingArchitecture["lipnet"],
+    embedding_layer: EmbeddingLayerOpt = None,
     mask: MaskPolicyOpt = MaskPolicy["auto"],
     channels: ChannelsOpt = Channels["gray"],
+    crop: CropOpt = False,
+    margin: MarginOpt = None,
+    mask_out: MaskOutOpt = False,
+    size: InputSizeOpt = None,
     imbalance: ImbalanceOpt = Imbalance["class_weight"],
     cnn_epochs: CnnEpochsOpt = 30,
-    cnn_size: CnnSizeOpt = 96,
+    cnn_size: CnnSizeOpt = None,
     cnn_module: CnnModuleOpt = None,
     cnn_weights: CnnWeightsOpt = None,
     cnn_freeze_epochs: CnnFreezeEpochsOpt = 0,
@@ -128,9 +148,11 @@ def train(
     torch_model = MODEL_SPECS[model].consumes == "images"
     out = out or Path("model.pt" if torch_model else "model.skops")
     check_options(ctx.params)
+    families = feature_families(features, ctx.params)
+    inputs = InputOptions.of(ctx.params, ctx)
     cnn_params = {
         "max_epochs": cnn_epochs,
-        "input_size": cnn_size,
+        **inputs.cnn(cnn_size, image_models(model)),
         "module": cnn_module,
         "weights": None if cnn_weights is None else str(cnn_weights),
         "freeze_epochs": cnn_freeze_epochs,
@@ -153,9 +175,10 @@ def train(
         if ds.y is None:
             fail("the dataset has no labels; give --label-col.")
         extractor = FeatureExtractor(
-            families=features,
+            families=families,
             channels=channels.value,
             mask=mask.value,
+            **inputs.features(),
             n_jobs=n_jobs,
             cache_dir=cache_dir,
         )

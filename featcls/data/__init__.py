@@ -22,7 +22,7 @@ from featcls.data._image import (
     to_float,
 )
 from featcls.data._manifest import load_manifest
-from featcls.data._preprocess import prepare_image
+from featcls.data._preprocess import PreparedSample, prepare_image, prepare_sample
 from featcls.data._segment import auto_mask
 from featcls.data._synthetic import make_synthetic
 from featcls.data._table import as_sample_table, select_channels
@@ -33,6 +33,7 @@ __all__ = [
     "MAX_IMAGE_PIXELS",
     "ChannelFiles",
     "Dataset",
+    "PreparedSample",
     "as_sample_table",
     "auto_mask",
     "check_image",
@@ -45,6 +46,7 @@ __all__ = [
     "load_manifest",
     "make_synthetic",
     "prepare_image",
+    "prepare_sample",
     "read_image",
     "read_mask",
     "save_folder",

@@ -53,6 +53,8 @@ def describe_config(value: Any) -> Any:
         return value if math.isfinite(value) else repr(value)
     if isinstance(value, np.generic):
         return describe_config(value.item())
+    if isinstance(value, np.ndarray) and value.dtype.kind == "O":  # str, mixed
+        return {"array": "object", "values": describe_config(value.tolist())}
     if isinstance(value, np.ndarray):
         data = np.ascontiguousarray(value)
         digest = hashlib.sha256(data.view(np.uint8).ravel().data if data.size else b"")

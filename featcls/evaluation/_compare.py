@@ -383,6 +383,18 @@ def _per_label(name: str, estimator, rule, seed):
     )
 
 
+def _identity(extractor) -> dict:
+    """The extractor's description for a checkpoint, less what leaves rows as they are.
+
+    Where the cache lives, how many processes extract and whether a bar shows
+    do not change a feature, so changing them keeps the fits.
+    """
+    described = describe_config(extractor)
+    for name in ("cache_dir", "n_jobs", "progress"):
+        described["params"].pop(name, None)
+    return described
+
+
 def _checkpoint_common(table: pd.DataFrame, target, settings: dict) -> dict:
     """What every fit of a comparison depends on, for its checkpoint key."""
     from featcls.features._cache import content_key
@@ -982,7 +994,7 @@ def compare(
                 if saved is not None:
                     key = saved.key(
                         name,
-                        est if takes_images(est) else [est, extractor],
+                        est if takes_images(est) else [est, _identity(extractor)],
                         subsets[i, fraction],
                         fold["test"],
                         fraction,

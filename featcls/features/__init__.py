@@ -1,7 +1,11 @@
-"""Hand-crafted feature families and their union, :class:`FeatureExtractor`."""
+"""Feature families (hand-crafted, and a network's embedding) and their union.
+
+:class:`FeatureExtractor` is the union.
+"""
 
 from featcls.features._base import FeatureFamily
 from featcls.features._codebook import VLADFeatures
+from featcls.features._embedding import EmbeddingFeatures
 from featcls.features._extractor import FEATURE_VERSION, FeatureExtractor
 from featcls.features._intensity import (
     IntensityFeatures,
@@ -31,6 +35,7 @@ __all__ = [
     "FEATURE_FAMILIES",
     "FEATURE_VERSION",
     "EdgeProfile",
+    "EmbeddingFeatures",
     "FeatureExtractor",
     "FeatureFamily",
     "HaralickFeatures",

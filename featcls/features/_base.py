@@ -31,6 +31,11 @@ class FeatureFamily(TransformerMixin, BaseEstimator):
     #: Families that learn from the training images (a codebook) set this; they
     #: implement ``local_descriptors(ctx)``, ``fit_codebook(list)`` and ``encode``.
     stateful: ClassVar[bool] = False
+    #: Families that run a network over batches of whole images (``embedding``)
+    #: set this; they implement ``load()`` (the network, once; called in fit),
+    #: ``compute_batch(images, network)`` and ``cache_params()`` (what their own
+    #: cache is keyed by besides the images).
+    batched: ClassVar[bool] = False
     _parameter_constraints: dict = {}
 
     # -- to implement -------------------------------------------------------------

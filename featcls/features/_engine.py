@@ -42,6 +42,7 @@ from featcls.features._cache import FeatureCache, content_key
 from featcls.features._extract import (
     ExtractionConfig,
     _label,
+    batched_chunk,
     descriptor_chunk,
     extract_chunk,
     warn_all_nan,
@@ -64,9 +65,13 @@ def _expected_source(policy: str, mask: Any) -> str:
 
 #: Bumped whenever a change to the code changes feature values, to invalidate caches.
 #: 3: exact distances (no cv2.magnitude), exact LBP ties, dot products without BLAS.
-FEATURE_VERSION = 3
+#: 4: the automatic mask of named-channel samples under crop/mask_out is made from
+#: the channels' mean, as without cropping.
+FEATURE_VERSION = 4
 #: The same for the local descriptors of stateful families.
 DESCRIPTOR_VERSION = 1
+#: The same for the rows of batched families (a network's embeddings).
+BATCHED_VERSION = 1
 
 _FIXED_CHANNELS = {"gray": ("gray",), "rgb": ("r", "g", "b"), "hsv": ("h", "s", "v")}
 
@@ -235,7 +240,8 @@ class Extraction(TransformerMixin, BaseEstimator):
         """Validate the parameters and fix the output columns.
 
         Hand-crafted families learn nothing, so only the channel names are read from
-        the first image (for ``channels="channels"`` or channel names). ``y`` is
+        the first image (for ``channels="channels"`` or channel names); a family
+        that runs a network loads it (it learns nothing either). ``y`` is
         ignored.
         """
         self._validate_params()
@@ -246,6 +252,9 @@ class Extraction(TransformerMixin, BaseEstimator):
                 f"Cannot fit {type(self).__name__} on an empty sample table."
             )
         self.channel_names_ = self._fit_channel_names(table)
+        for family in self.families_:
+            if family.batched:  # its network, loaded once: its width names columns
+                family.load()
         self.feature_names_out_ = np.asarray(self._names(), dtype=object)
         stateful = [f for f in self.families_ if f.stateful]
         if stateful:
@@ -346,7 +355,7 @@ class Extraction(TransformerMixin, BaseEstimator):
         images, masks = samples[0], samples[1]
         values = np.full((len(images), len(self.feature_names_out_)), np.nan)
         layout = self._layout()
-        plain = [(f, cols) for f, cols in layout if not f.stateful]
+        plain = [(f, cols) for f, cols in layout if not (f.stateful or f.batched)]
         sources = [_expected_source(self.mask, m) for m in masks]
         self.n_computed_ = 0
         if plain:
@@ -354,7 +363,9 @@ class Extraction(TransformerMixin, BaseEstimator):
             block, sources = self._extract_plain(*samples, [f for f, _ in plain])
             values[:, columns] = block
         for family, cols in layout:
-            if family.stateful:
+            if family.batched:
+                values[:, cols] = self._batched(*samples, family)
+            elif family.stateful:
                 descriptors = self._descriptors(*samples, family)
                 values[:, cols] = np.vstack(
                     [family.encode(d.astype(np.float32)) for d in descriptors]
@@ -438,10 +449,14 @@ class Extraction(TransformerMixin, BaseEstimator):
             out += [family] * (cols.stop - cols.start)
         return out
 
-    def _run_chunks(self, func, todo, images, masks, config, what, *args):
+    def _run_chunks(
+        self, func, todo, images, masks, config, what, *args, in_process=False
+    ):
         """Run ``func`` over chunks of the samples ``todo`` in parallel, as they finish.
 
         Chunks carry positional indices, so duplicate table indices are harmless.
+        With ``in_process``, the chunks run one after another in this process (a
+        network on a GPU).
         """
         size = int(self.chunk_size)
         chunks = [
@@ -455,11 +470,77 @@ class Extraction(TransformerMixin, BaseEstimator):
         with tqdm(
             total=len(todo), unit="img", desc=what, disable=not show, file=sys.stderr
         ) as bar:
-            # Local processes, or a Dask cluster's workers (featcls.use_scheduler).
-            tasks = [delayed(func)(c, config, *args) for c in chunks]
-            for result in run_unordered(tasks, n_jobs):
+            if in_process:
+                results = (func(c, config, *args) for c in chunks)
+            else:
+                # Local processes, or a Dask cluster's workers (use_scheduler).
+                tasks = [delayed(func)(c, config, *args) for c in chunks]
+                results = run_unordered(tasks, n_jobs)
+            for result in results:
                 yield result
                 bar.update(len(result))
+
+    def _batched(self, images, masks, labels, keys, family) -> np.ndarray:
+        """The columns of a family that runs a network over batches, cached.
+
+        Its rows have a cache of their own, keyed by the images, the input
+        variant and the family's :meth:`cache_params` (the network's
+        fingerprint), so that another network, or adding hand-crafted families,
+        recomputes only what changed.
+        """
+        network = family.load()
+        names = list(family.feature_names())
+        values = np.full((len(images), len(names)), np.nan)
+        notes: dict[str, list[str]] = {}
+        cache, todo = None, list(range(len(images)))
+        if keys is not None:
+            select = self._channel_view()[1]
+            description = {
+                "featcls_batched_version": BATCHED_VERSION,
+                "family": [family.name, family.cache_params()],
+                # A channel view picks the channels the network sees; the policy
+                # of the hand-crafted features does not.
+                "select": None if select is None else list(select),
+                **{
+                    k: getattr(self, k)
+                    for k in ("mask", "size", "crop", "margin", "mask_out")
+                },
+            }
+            cache = FeatureCache(self.cache_dir, description, names)
+            hits = cache.load(set(keys))
+            todo = []
+            for i, key in enumerate(keys):
+                if key in hits:
+                    values[i], _, found = hits[key]
+                    if found:
+                        notes[labels[i]] = found
+                else:
+                    todo.append(i)
+        self.n_computed_ = max(getattr(self, "n_computed_", 0), len(todo))
+        for done in self._run_chunks(
+            batched_chunk,
+            todo,
+            images,
+            masks,
+            self._config(),
+            family.name,
+            family,
+            network,
+            in_process=not network.device.startswith("cpu"),
+        ):
+            for i, row, sample_notes in done:
+                values[i] = row
+                if sample_notes:
+                    notes[labels[i]] = sample_notes
+            if cache is not None:
+                cache.store(
+                    [keys[i] for i, _, _ in done],
+                    np.asarray([row for _, row, _ in done]),
+                    [_expected_source(self.mask, masks[i]) for i, _, _ in done],
+                    [n for _, _, n in done],
+                )
+        warn_notes(notes)
+        return values
 
     def _descriptors(self, images, masks, labels, keys, family) -> list[np.ndarray]:
         """Local descriptors (float16) of every image for a stateful family, cached."""

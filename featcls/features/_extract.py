@@ -19,10 +19,11 @@ import numpy as np
 
 from featcls.data import (
     ChannelFiles,
+    PreparedSample,
     auto_mask,
     check_image,
     check_scale,
-    prepare_image,
+    prepare_sample,
     read_image,
     read_mask,
     split_channels,
@@ -34,10 +35,14 @@ from featcls.features._context import ImageContext, MaskGeometry
 
 __all__ = [
     "ExtractionConfig",
+    "batched_chunk",
     "compute_family",
     "descriptor_chunk",
     "extract_chunk",
     "extract_sample",
+    "load_image",
+    "load_sample",
+    "prepare_source",
     "warn_all_nan",
     "warn_notes",
 ]
@@ -110,13 +115,16 @@ def _label(image_src: Any, index: Any) -> str:
     return str(image_src)
 
 
-def load_sample(image_src: Any, mask_src: Any, config: ExtractionConfig, name: str):
-    """Decode and prepare one sample.
+def prepare_source(
+    image_src: Any, mask_src: Any, config: ExtractionConfig, name: str
+) -> tuple[PreparedSample, tuple[str, ...] | None]:
+    """Decode one sample and make its input variant (crop, mask-out, size).
 
-    Returns the channel images (float32, common 0–1 scale), their names, the object
-    mask and where it came from (``"user"``, ``"auto"`` or ``"full"``). A sample of
-    one file per named channel is first reduced to the channel view, if any, so
-    only those files are read; its channels keep their names.
+    Returns the :class:`~featcls.data.PreparedSample` and the names of the image's
+    channels (None unless it is a sample of one file per named channel). Such a
+    sample is first reduced to the channel view, if any, so only those files are
+    read; its channels keep their names. The sample's mask is read only for
+    ``mask="auto"``.
     """
     if config.select is not None:
         image_src = channel_view(image_src, config.select, name)
@@ -137,22 +145,36 @@ def load_sample(image_src: Any, mask_src: Any, config: ExtractionConfig, name: s
             name=None if not isinstance(mask_src, np.ndarray) else f"mask of {name}",
             shape=image.shape[:2],
         )
-    if config.size is not None or config.crop or config.mask_out:
-        image, mask = prepare_image(
-            image,
-            mask,
-            size=config.size,
-            crop=config.crop,
-            margin=config.margin,
-            mask_out=config.mask_out,
-        )
+    # The input variant, as the CNN prepares it too. An empty mask needs no warning
+    # here: the sample's features are NaN and its "empty_mask" note says why.
+    prepared = prepare_sample(
+        image,
+        mask,
+        names=names,
+        size=config.size,
+        crop=config.crop,
+        margin=config.margin,
+        mask_out=config.mask_out,
+    )
+    return prepared, names
+
+
+def load_sample(image_src: Any, mask_src: Any, config: ExtractionConfig, name: str):
+    """Decode and prepare one sample.
+
+    Returns the channel images (float32, common 0–1 scale), their names, the object
+    mask and where it came from (``"user"``, ``"auto"`` or ``"full"``). A sample of
+    one file per named channel is first reduced to the channel view, if any, so
+    only those files are read; its channels keep their names.
+    """
+    (image, mask, source, _), names = prepare_source(image_src, mask_src, config, name)
     channels, channel_names = split_channels(
         to_float(image), config.channels, names=names
     )
     if config.mask == "full":
         return channels, channel_names, np.ones(image.shape[:2], bool), "full"
     if mask is not None:
-        return channels, channel_names, mask, "user"
+        return channels, channel_names, mask, source
     gray = (
         channels[0]
         if config.channels == "gray"
@@ -256,6 +278,54 @@ def descriptor_chunk(
     return out
 
 
+def load_image(
+    image_src: Any, mask_src: Any, config: ExtractionConfig, name: str
+) -> tuple[np.ndarray, bool]:
+    """One prepared sample as a network sees it: float32 ``(H, W, C)`` on [0, 1].
+
+    The image keeps its own channels (the channel policy does not apply; a channel
+    view does), except a constant last channel of a grey+alpha or RGBA image (an
+    opaque alpha), which is dropped. Also returns whether the object mask that
+    ``crop`` or ``mask_out`` needed is empty.
+    """
+    (image, _, _, empty), names = prepare_source(image_src, mask_src, config, name)
+    values = to_float(image)
+    if values.ndim == 2:
+        values = values[:, :, None]
+    last = values[:, :, -1]
+    if names is None and values.shape[2] in (2, 4) and _is_constant(last):
+        values = values[:, :, :-1]
+    return np.ascontiguousarray(values, dtype=np.float32), empty
+
+
+def batched_chunk(
+    samples: list[tuple[Any, Any, Any]], config: ExtractionConfig, family, state
+) -> list[tuple[Any, np.ndarray, list[str]]]:
+    """Rows of a batched family (a network) for ``(index, image, mask)`` triples.
+
+    The samples are decoded and prepared one by one (:func:`load_image`), then
+    ``family.compute_batch(images, state)`` runs them through the network together.
+    A sample whose object mask is empty while ``crop`` or ``mask_out`` needed it
+    gets NaN and the note ``"empty_mask"``.
+    """
+    images, out = [], []
+    with _opencv_single_thread():
+        for index, image_src, mask_src in samples:
+            image, empty = load_image(
+                image_src, mask_src, config, _label(image_src, index)
+            )
+            out.append((index, None if empty else len(images)))
+            if not empty:
+                images.append(image)
+    rows = family.compute_batch(images, state)  # (0, width) for no image
+    return [
+        (index, np.full(rows.shape[1], np.nan), ["empty_mask"])
+        if at is None
+        else (index, rows[at], [])
+        for index, at in out
+    ]
+
+
 def warn_notes(notes_by_sample: dict[str, list[str]]) -> None:
     """Raise one :class:`FeatureWarning` per kind of problem, naming the samples.
 
@@ -308,6 +378,12 @@ def compute_family(
     None). Returns an ordered ``{feature name: value}`` dict.
     """
     family.validate()
+    if family.batched:
+        raise ValueError(
+            f"The {family.name!r} family runs a network over batches of images, so "
+            "it has no single-image form; use FeatureExtractor(families=[family])"
+            ".fit_transform(images)."
+        )
     if family.stateful:
         raise ValueError(
             f"The {family.name!r} family learns a codebook from training images, so it "

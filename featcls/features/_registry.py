@@ -1,6 +1,7 @@
 """The explicit registry of feature families (iterated by the CLI, docs and tests)."""
 
 from featcls.features._codebook import VLADFeatures
+from featcls.features._embedding import EmbeddingFeatures
 from featcls.features._intensity import IntensityFeatures, SNRFeatures
 from featcls.features._lbp import LBPFeatures
 from featcls.features._moments import MomentFeatures
@@ -22,10 +23,14 @@ FEATURE_FAMILIES = {
     "lbp": LBPFeatures,
     "laws": LawsFeatures,
     "vlad": VLADFeatures,
+    "embedding": EmbeddingFeatures,
 }
 
 #: Families computed by ``FeatureExtractor()`` with no ``families`` argument: every
-#: family except the learned codebook (``vlad``), whose dense descriptors are far
-#: more expensive than the other families and which must be fitted on training
-#: images.
-DEFAULT_FAMILIES = tuple(name for name in FEATURE_FAMILIES if name != "vlad")
+#: hand-crafted family except the learned codebook (``vlad``), whose dense
+#: descriptors are far more expensive than the other families and which must be
+#: fitted on training images, and the deep features (``embedding``), which need a
+#: network.
+DEFAULT_FAMILIES = tuple(
+    name for name in FEATURE_FAMILIES if name not in ("vlad", "embedding")
+)

@@ -20,7 +20,7 @@ from featcls.data import as_sample_table
 from featcls.exceptions import DataWarning
 from featcls.models._cnn_average import WeightAverage
 from featcls.models._cnn_batches import batches, epoch_order, epoch_size
-from featcls.models._cnn_data import decode_images, sample_channels
+from featcls.models._cnn_data import InputVariant, decode_images, sample_channels
 from featcls.models._cnn_device import (
     autocast,
     import_torch,
@@ -86,13 +86,35 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     them all. A last channel that is constant (an opaque alpha of grey+alpha or
     RGBA) is dropped with a warning; a varying fourth channel, such as a fourth
     stain, is kept. Batches are normalised per channel (training-set
-    mean and std) on the device. The ``mask`` column is ignored: the network sees
-    the whole image. Samples of one file per named channel
+    mean and std) on the device. By default the ``mask`` column is ignored: the
+    network sees the whole image. Samples of one file per named channel
     (:class:`~featcls.data.ChannelFiles`) give their channels in the order of
     the first training sample's names, kept as ``channel_names_``; at prediction,
     such samples are reduced to those channels in that order, so a model
     fitted on a channel view (``select_channels("green")``) predicts on the full
     samples.
+
+    **Input variants.** ``channels``, ``crop``, ``margin`` and ``mask_out`` prepare
+    each image as :class:`~featcls.features.FeatureExtractor` does with the
+    parameters of the same names, by the same function
+    (:func:`featcls.data.prepare_sample`), so that the network and the
+    hand-crafted features of one comparison see the same pixels: the image is
+    cropped to its object's bounding box plus ``margin`` (``crop``) and/or its
+    background set to 0 (``mask_out``), with the sample's ``mask`` where the
+    table has one, else the automatic mask (:func:`featcls.data.auto_mask` of the
+    grey image); it is then resized to ``input_size`` (area interpolation when
+    shrinking, bilinear when enlarging, as ``FeatureExtractor(size=...)``) and a
+    channel policy applied by :func:`featcls.data.split_channels`: ``"gray"``
+    (one channel, BT.601 luma), ``"rgb"`` or ``"hsv"`` (three, hue divided by 360;
+    grey images are refused, naming the image) or ``"channels"`` (every channel
+    as it is, an alpha channel included), on the 0–1 scale and put back on the
+    uint8 one. Images whose mask is empty are kept whole by ``crop`` (and made
+    black by ``mask_out``), counted in one
+    :class:`~featcls.exceptions.DataWarning` per call. ``fit``, ``predict``,
+    :func:`~featcls.models.explain` (whose overlays show the prepared image) and
+    a saved and loaded model apply the same preparation;
+    :func:`~featcls.models.predict_tiles` refuses ``crop`` (a window cropped to
+    its own object is no longer the window).
 
     **Architectures.** ``"lipnet"``: a compact plain CNN in the spirit of the LipNet
     models for liposome cryo-EM images: a 3×3 stride-2 stem (16 channels), a 3×3
@@ -214,6 +236,16 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         initialised from (see above).
     input_size : int, default=96
         Side of the square network input, in pixels (at least 8).
+    channels : {"gray", "rgb", "hsv", "channels"} or None, default=None
+        Channel policy of the input (see "Input variants"); None: every channel
+        of the decoded image (a constant alpha dropped), as described above.
+    crop : bool, default=False
+        Crop each image to its object's bounding box plus ``margin``.
+    margin : float, default=0.1
+        With ``crop``: the margin on each side, as a fraction of the box's height
+        (top and bottom) and width (left and right), at least 0.
+    mask_out : bool, default=False
+        Set the pixels outside the object mask to 0.
     normalize : "imagenet", (mean, std) or None, default=None
         Input normalisation, per channel on the [0, 1] scale: None uses the
         training images' own mean and standard deviation; ``(mean, std)`` fixed
@@ -387,6 +419,10 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         | None = None,
         weights: str | Path | None = None,
         input_size: int = 96,
+        channels: str | None = None,
+        crop: bool = False,
+        margin: float = 0.1,
+        mask_out: bool = False,
         normalize: str | tuple | None = None,
         adapt_channels: str = "sum",
         max_epochs: int = 30,
@@ -416,6 +452,10 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.module = module
         self.weights = weights
         self.input_size = input_size
+        self.channels = channels
+        self.crop = crop
+        self.margin = margin
+        self.mask_out = mask_out
         self.normalize = normalize
         self.adapt_channels = adapt_channels
         self.max_epochs = max_epochs
@@ -500,12 +540,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         seeds = np.random.SeedSequence(self.random_state).generate_state(5)
         self.channel_names_ = sample_channels(table)
         with num_threads(self.n_threads):
-            images = decode_images(
-                table,
-                self.input_size,
-                n_jobs=self.n_threads,
-                select=self.channel_names_,
-            )
+            images = self._decode(table, fitting=True)
             extra = self._fit_extra(table, target)
             train_idx, val_idx = self._validation_split(y_idx, classes, int(seeds[0]))
             self.classes_ = classes
@@ -516,6 +551,36 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 self.thresholds_ = self._tune_thresholds(run)
             self.featcls_report_ = self._report(run, table, int(seeds[2]))
         return self
+
+    def _input_variant(self) -> InputVariant:
+        """How each image is prepared before it is resized (see "Input variants")."""
+        return InputVariant(
+            channels=self.channels,
+            crop=bool(self.crop),
+            margin=float(self.margin),
+            mask_out=bool(self.mask_out),
+        )
+
+    def _decode(self, table: pd.DataFrame, *, fitting: bool = False) -> np.ndarray:
+        """The images of ``table`` as the network sees them: uint8 ``(N, C, S, S)``.
+
+        Prepared by the input variant and resized to ``input_size``. In ``fit``
+        (``fitting``) the channel count is inferred; otherwise the images are
+        converted to the fitted ``n_channels_`` and samples of one file per
+        channel are reduced to the fitted ``channel_names_``, in their order.
+        """
+        names = getattr(self, "channel_names_", None)
+        if not fitting and sample_channels(table) is None:
+            names = None
+        return decode_images(
+            table,
+            self.input_size,
+            channels=None if fitting else self.n_channels_,
+            n_jobs=self.n_threads,
+            select=names,
+            variant=self._input_variant(),
+            owner=type(self).__name__,
+        )
 
     def _fit_extra(self, table: pd.DataFrame, y: np.ndarray) -> np.ndarray | None:
         if self._extra_inputs is None:
@@ -859,16 +924,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("X has 0 images.")
         table = as_sample_table(X)
         device = resolve_device(self)
-        names = getattr(self, "channel_names_", None)
         with num_threads(self.n_threads):
-            images = decode_images(
-                table,
-                self.input_size,
-                channels=self.n_channels_,
-                n_jobs=self.n_threads,
-                # Named channels: those the model was fitted on, in its order.
-                select=names if sample_channels(table) is not None else None,
-            )
+            images = self._decode(table)
             extra = None if what == "embedding" else self._transform_extra(table)
             self.module_.to(device)
             mean = torch.as_tensor(self.channel_mean_, device=device).view(1, -1, 1, 1)

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import os
 import warnings
+from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from featcls.data import ChannelFiles, read_image, to_float
+from featcls.data import (
+    ChannelFiles,
+    prepare_sample,
+    read_image,
+    read_mask,
+    split_channels,
+    to_float,
+)
 from featcls.data._channels import channel_view, sample_channel_names
-from featcls.exceptions import DataWarning
+from featcls.exceptions import DataWarning, SettingError
 
-__all__ = ["decode_images", "luma", "sample_channels"]
+__all__ = ["InputVariant", "decode_images", "luma", "sample_channels"]
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 _CHUNK = 64
@@ -26,6 +35,48 @@ def luma(rgb: np.ndarray) -> np.ndarray:
     if rgb.dtype == np.uint8:
         return np.clip(grey + 0.5, 0, 255).astype(np.uint8)
     return grey
+
+
+@dataclass(frozen=True)
+class InputVariant:
+    """How a CNN prepares each image before it is resized to the network's input.
+
+    The parameters of the same names of :class:`~featcls.models.CNNClassifier`
+    (and :class:`~featcls.features.FeatureExtractor`): ``channels`` a channel
+    policy of :func:`featcls.data.split_channels` or None (every channel as
+    decoded); ``crop``, ``margin`` and ``mask_out`` as in
+    :func:`featcls.data.prepare_sample`.
+    """
+
+    channels: str | None = None
+    crop: bool = False
+    margin: float = 0.1
+    mask_out: bool = False
+
+    @property
+    def plain(self) -> bool:
+        """Whether images are used as decoded (no crop, mask or channel policy)."""
+        return self.channels is None and not self.crop and not self.mask_out
+
+    @property
+    def needs_mask(self) -> bool:
+        """Whether the object mask is needed (to crop or to mask out)."""
+        return self.crop or self.mask_out
+
+
+def _label(source: Any, index: Any) -> str:
+    """A sample as messages name it: its file, else its row label."""
+    if isinstance(source, ChannelFiles):
+        return str(source)
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    return f"sample {index!r}"
+
+
+def _has_mask(mask_src: Any) -> bool:
+    return mask_src is not None and not (
+        isinstance(mask_src, float) and np.isnan(mask_src)
+    )
 
 
 def sample_channels(table: pd.DataFrame) -> tuple[str, ...] | None:
@@ -50,12 +101,23 @@ def _resize(image: np.ndarray, size: int) -> np.ndarray:
     return out[:, :, None] if out.ndim == 2 else out
 
 
-def _load_one(source, size: int) -> tuple[np.ndarray, bool]:
-    """One image as uint8 ``(size, size, c)``, and whether it has a constant alpha.
+def _to_uint8(image: np.ndarray) -> np.ndarray:
+    """An ``(H, W, C)`` image of any dtype on the uint8 scale (see decode_images)."""
+    if image.dtype == np.uint8:
+        return image
+    return np.clip(_float_scale(image) * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
-    The image keeps all its channels. The flag says whether its last channel is a
-    constant alpha (grey+alpha or RGBA with one alpha value); the named channels
-    of a sample of one file per channel are stains, never an alpha channel.
+
+def _load_one(
+    source, size: int, variant: InputVariant | None = None, mask_src=None, label=None
+) -> tuple[np.ndarray, bool, bool]:
+    """One image as uint8 ``(size, size, c)``, and two flags about it.
+
+    The image keeps all its channels unless ``variant`` has a channel policy. The
+    first flag says whether its last channel is a constant alpha (grey+alpha or
+    RGBA with one alpha value; the named channels of a sample of one file per
+    channel are stains, never an alpha channel); the second whether its object
+    mask was empty although the variant needed it.
     """
     name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
     image = read_image(source, name=name)
@@ -68,24 +130,82 @@ def _load_one(source, size: int) -> tuple[np.ndarray, bool]:
         and c in (2, 4)
         and bool(last.min() == last.max())
     )
-    if image.dtype == np.uint8:
-        return _resize(np.ascontiguousarray(image), size), constant_alpha
+    if variant is None or variant.plain:
+        if image.dtype == np.uint8:
+            return _resize(np.ascontiguousarray(image), size), constant_alpha, False
+        values = _resize(np.ascontiguousarray(_float_scale(image)), size)
+        out = np.clip(values * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return out, constant_alpha, False
+    return _prepared(source, image, size, variant, mask_src, label, constant_alpha)
+
+
+def _float_scale(image: np.ndarray) -> np.ndarray:
+    """float32 on [0, 1]: to_float, and floats outside [0, 1] min-max scaled."""
     values = to_float(image)
     if image.dtype.kind == "f":
         lo, hi = float(values.min()), float(values.max())
         if lo < 0.0 or hi > 1.0:  # arbitrary float range: min-max scale this image
             values = (values - lo) / (hi - lo if hi > lo else 1.0)
-    values = _resize(np.ascontiguousarray(values), size)
-    out = np.clip(values * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    return out, constant_alpha
+    return values
 
 
-def _load_chunk(sources: list, size: int) -> list[tuple[np.ndarray, bool]]:
-    return [_load_one(s, size) for s in sources]
+def _prepared(source, image, size, variant, mask_src, label, constant_alpha):
+    """:func:`_load_one` for an input variant: the features' own preparation.
+
+    :func:`featcls.data.prepare_sample` crops and masks out with the sample's mask
+    (the automatic one without) and resizes to ``size`` (area interpolation when
+    shrinking, bilinear when enlarging, as ``FeatureExtractor(size=...)``); a
+    channel policy then goes through :func:`featcls.data.split_channels` on the
+    0-1 scale, and the result is put back on the uint8 scale.
+    """
+    names = source.names if isinstance(source, ChannelFiles) else None
+    label = label if label is not None else _label(source, None)
+    mask = None
+    if variant.needs_mask and _has_mask(mask_src):
+        mask = read_mask(
+            mask_src,
+            name=None if not isinstance(mask_src, np.ndarray) else f"mask of {label}",
+            shape=image.shape[:2],
+            image_name=label,
+        )
+    plane = image[:, :, 0] if image.shape[2] == 1 else image
+    prepared = prepare_sample(
+        plane,
+        mask,
+        names=names,
+        size=(size, size),
+        crop=variant.crop,
+        margin=variant.margin,
+        mask_out=variant.mask_out,
+    )
+    if variant.channels is None:
+        out = prepared.image
+        out = out[:, :, None] if out.ndim == 2 else out
+        return _to_uint8(np.ascontiguousarray(out)), constant_alpha, prepared.empty_mask
+    try:
+        planes, _ = split_channels(
+            to_float(prepared.image, name=label), variant.channels, names=names
+        )
+    except SettingError:
+        # Say it of the image as it is (its own shape), not of the resized one.
+        try:
+            split_channels(to_float(plane, name=label), variant.channels, names=names)
+        except SettingError as exc:
+            raise SettingError(f"Image {label!r}: ", *exc.parts) from exc
+        raise
+    out = np.stack(planes, axis=2)
+    out = np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return out, False, prepared.empty_mask
+
+
+def _load_chunk(
+    items: list[tuple], size: int, variant: InputVariant | None = None
+) -> list[tuple[np.ndarray, bool, bool]]:
+    return [_load_one(s, size, variant, m, label) for s, m, label in items]
 
 
 def _drop_alpha(
-    loaded: list[tuple[np.ndarray, bool]], channels: int | None
+    loaded: list[tuple[np.ndarray, bool, bool]], channels: int | None
 ) -> list[np.ndarray]:
     """Drop the last channel of images whose alpha is constant; warn with the count.
 
@@ -93,7 +213,7 @@ def _drop_alpha(
     many channels.
     """
     images, dropped = [], 0
-    for image, constant_alpha in loaded:
+    for image, constant_alpha, _ in loaded:
         if constant_alpha and image.shape[2] != channels:
             image, dropped = image[:, :, :-1], dropped + 1
         images.append(image)
@@ -137,6 +257,25 @@ def _convert(image: np.ndarray, channels: int) -> np.ndarray:
     )
 
 
+def _warn_empty_masks(loaded: list[tuple], variant: InputVariant, owner: str) -> None:
+    """One :class:`DataWarning` with the number of images whose mask was empty."""
+    empty = sum(1 for _, _, e in loaded if e)
+    if not empty:
+        return
+    what = []
+    if variant.crop:
+        what.append("there is nothing to crop to, so the whole image is kept")
+    if variant.mask_out:
+        what.append("mask_out sets every pixel to 0")
+    warnings.warn(
+        f"{owner}: {empty} of {len(loaded)} images have an empty object mask: "
+        f"{' and '.join(what)}; check the masks (or drop the mask column to let "
+        "featcls segment the objects).",
+        DataWarning,
+        stacklevel=4,
+    )
+
+
 def decode_images(
     table: pd.DataFrame,
     size: int,
@@ -144,6 +283,8 @@ def decode_images(
     channels: int | None = None,
     n_jobs: int | None = None,
     select: tuple[str, ...] | None = None,
+    variant: InputVariant | None = None,
+    owner: str = "CNNClassifier",
 ) -> np.ndarray:
     """Decode and resize every image of ``table`` into one uint8 array.
 
@@ -157,12 +298,24 @@ def decode_images(
     :func:`featcls.data.to_float` (16-bit is thus quantised to 8 bits) and float
     images outside ``[0, 1]`` are min-max scaled per image. Every image is
     resized to ``size × size`` with ``cv2.INTER_AREA`` (aspect ratio not kept; a
-    1-pixel image becomes a constant one). Masks are not used.
+    1-pixel image becomes a constant one). Masks are not used by a plain variant.
+
+    With an input ``variant`` that is not plain, each image is first prepared as
+    the hand-crafted features prepare it (:func:`featcls.data.prepare_sample`):
+    cropped to its object and/or masked out with the table's ``mask`` where the
+    sample has one, else the automatic mask, and resized to ``size × size`` by
+    that function's rule (area interpolation when shrinking, bilinear when
+    enlarging); a channel policy is then applied by
+    :func:`featcls.data.split_channels` (``"gray"``: one channel; ``"rgb"``,
+    ``"hsv"``: three; ``"channels"``: every channel, an alpha one included), on
+    the 0–1 scale, and put back on the uint8 scale (``round(255 x)``). Images
+    whose mask is empty are counted in one
+    :class:`~featcls.exceptions.DataWarning`.
 
     Parameters
     ----------
     table : DataFrame
-        Sample table with an ``image`` column.
+        Sample table with an ``image`` column (and optionally ``mask``).
     size : int
         Output height and width.
     channels : int, optional
@@ -173,6 +326,10 @@ def decode_images(
     select : tuple of str, optional
         A channel view: reduce every sample to these named channels first (e.g.
         those a model was fitted on); only their files are read.
+    variant : InputVariant, optional
+        How each image is prepared (None: as decoded).
+    owner : str, default="CNNClassifier"
+        The estimator named in warnings.
 
     Returns
     -------
@@ -182,23 +339,31 @@ def decode_images(
     ------
     ValueError
         If ``select`` names a channel a sample lacks, or a sample has no named
-        channels while ``select`` is given.
+        channels while ``select`` is given; if the variant's channel policy does
+        not fit an image (``"rgb"`` of a grey image), naming the image.
     """
     sources = table["image"].tolist()
+    labels = [_label(s, i) for s, i in zip(sources, table.index, strict=True)]
     if select is not None:
         sources = [
-            channel_view(s, select, str(s) if isinstance(s, str) else f"sample {i}")
-            for i, s in enumerate(sources)
+            channel_view(s, select, label)
+            for s, label in zip(sources, labels, strict=True)
         ]
-    chunks = [sources[i : i + _CHUNK] for i in range(0, len(sources), _CHUNK)]
+    masks = [None] * len(sources)
+    if variant is not None and variant.needs_mask and "mask" in table.columns:
+        masks = table["mask"].tolist()
+    items = list(zip(sources, masks, labels, strict=True))
+    chunks = [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
     workers = n_jobs if n_jobs is not None else min(4, os.cpu_count() or 1)
     if workers == 1 or len(chunks) == 1:
-        loaded = [im for chunk in chunks for im in _load_chunk(chunk, size)]
+        loaded = [im for chunk in chunks for im in _load_chunk(chunk, size, variant)]
     else:
         done = Parallel(n_jobs=workers, prefer="threads")(
-            delayed(_load_chunk)(chunk, size) for chunk in chunks
+            delayed(_load_chunk)(chunk, size, variant) for chunk in chunks
         )
         loaded = [im for chunk in done for im in chunk]
+    if variant is not None and variant.needs_mask:
+        _warn_empty_masks(loaded, variant, owner)
     images = _drop_alpha(loaded, channels)
     if channels is None:
         channels = _target_channels({im.shape[2] for im in images})

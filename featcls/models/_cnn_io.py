@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 
 from featcls._files import atomic_path
+from featcls._nets import MODEL_FILE_FORMAT
 from featcls.models._cnn_device import import_torch
-from featcls.models._cnn_params import FINE_TUNING_DEFAULTS
+from featcls.models._cnn_params import FINE_TUNING_DEFAULTS, INPUT_VARIANT_DEFAULTS
 from featcls.models._formats import check_model_path
 
 __all__ = [
@@ -26,7 +27,7 @@ __all__ = [
     "write_model",
 ]
 
-_FILE_FORMAT = "featcls-cnn"
+_FILE_FORMAT = MODEL_FILE_FORMAT
 #: 2: LipNet's second block became a strided convolution (version-1 LipNet weights
 #: do not fit the current network).
 #: 3: a FusionClassifier's parameters are ``{"cnn": <CNNClassifier parameters>}``
@@ -42,7 +43,10 @@ _FILE_FORMAT = "featcls-cnn"
 #: and ``pos_weight``) and may name its input channels
 #: (``fitted["channel_names"]``, samples of one file per channel). Files of
 #: single-label models on unnamed channels are written as before.
-FILE_VERSION = 5
+#: 6: a CNN's parameters may include its input variant: ``channels``, ``crop``,
+#: ``margin`` and ``mask_out`` (an older featcls would predict on the images as
+#: decoded). Files of models on the images as decoded are written as before.
+FILE_VERSION = 6
 #: The version each estimator's files are written with (when version 4 is not
 #: needed).
 _WRITTEN_VERSION = {"CNNClassifier": 2, "FusionClassifier": 3}
@@ -50,6 +54,8 @@ _WRITTEN_VERSION = {"CNNClassifier": 2, "FusionClassifier": 3}
 _USER_NETWORK_VERSION = 4
 #: The version that added multi-label models and named channels.
 _MULTILABEL_VERSION = 5
+#: The version that added input variants.
+_VARIANT_VERSION = 6
 
 
 def _plain_normalize(value):
@@ -58,14 +64,24 @@ def _plain_normalize(value):
     return tuple(tuple(float(v) for v in np.atleast_1d(part)) for part in value)
 
 
-def portable_params(params: dict) -> tuple[dict, bool]:
-    """A CNN's parameters as plain data for a file, and whether version 4 needs them.
+def portable_params(params: dict) -> tuple[dict, int]:
+    """A CNN's parameters as plain data for a file, and the file version they need.
 
-    The fine-tuning parameters at their defaults are left out (older featcls
-    versions then read the file); a ``module`` that is not a spec string is
-    stored as None (the file keeps the network's weights, not its code).
+    The fine-tuning parameters (version 4) and the input variant (version 6) at
+    their defaults are left out, so older featcls versions read the file; a
+    ``module`` that is not a spec string is stored as None (the file keeps the
+    network's weights, not its code). The version is 0 when no parameter needs
+    one.
     """
-    out, new = dict(params), False
+    out, version = dict(params), 0
+    for name, default in INPUT_VARIANT_DEFAULTS.items():
+        if name not in out:
+            continue
+        if out[name] == default:
+            del out[name]
+        else:
+            version = _VARIANT_VERSION
+    new = False
     for name, default in FINE_TUNING_DEFAULTS.items():
         if name not in out:
             continue
@@ -80,7 +96,9 @@ def portable_params(params: dict) -> tuple[dict, bool]:
             del out[name]
         else:
             out[name], new = value, True
-    return out, new
+    if new:
+        version = max(version, _USER_NETWORK_VERSION)
+    return out, version
 
 
 def cpu_state(module) -> dict:
@@ -107,12 +125,12 @@ def write_model(
     path = check_model_path(path, torch_model=True)
     name = estimator or type(est).__name__
     if params is None:
-        params, new = portable_params(est.get_params(deep=False))
+        params, needed = portable_params(est.get_params(deep=False))
     else:  # a fusion model's: {"cnn": <the CNN's parameters>}
-        cnn, new = portable_params(params["cnn"])
+        cnn, needed = portable_params(params["cnn"])
         params = {**params, "cnn": cnn}
-    version = _WRITTEN_VERSION.get(name, FILE_VERSION)
-    if new or "module_class" in est.network_params_:
+    version = max(_WRITTEN_VERSION.get(name, FILE_VERSION), needed)
+    if "module_class" in est.network_params_:
         version = max(version, _USER_NETWORK_VERSION)
     multilabel = bool(getattr(est, "multilabel_", False))
     names = getattr(est, "channel_names_", None)

@@ -10,6 +10,7 @@ from typing import Any
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from featcls._policies import ARCHITECTURES, CHANNEL_POLICIES, NORMALIZATIONS
 from featcls._validation import NumberInterval, invalid
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "ARCHITECTURES",
     "CNN_CONSTRAINTS",
     "FINE_TUNING_DEFAULTS",
+    "INPUT_VARIANT_DEFAULTS",
     "NORMALIZATIONS",
     "PRECISIONS",
     "RESAMPLE_STRATEGIES",
@@ -27,8 +29,6 @@ __all__ = [
     "normalization",
 ]
 
-#: Network architectures of :class:`~featcls.models.CNNClassifier`.
-ARCHITECTURES = ("lipnet", "simple", "resnet")
 #: Values of the ``precision`` parameter.
 PRECISIONS = ("auto", "float32", "bfloat16")
 #: How a CNN may resample its training images per epoch (``resample`` parameter).
@@ -36,9 +36,6 @@ RESAMPLE_STRATEGIES = ("oversample", "undersample")
 #: How images whose channel count differs from the network's first layer are fed to
 #: it (``adapt_channels`` parameter); see :class:`~featcls.models.CNNClassifier`.
 ADAPT_CHANNELS = ("sum", "replicate")
-#: Named input normalisations (``normalize`` parameter): per-channel mean and
-#: standard deviation on the [0, 1] scale.
-NORMALIZATIONS = {"imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))}
 #: The parameters of a user's network and of fine-tuning, at their defaults (a
 #: model file leaves them out at these values, so older featcls versions read it).
 FINE_TUNING_DEFAULTS = {
@@ -49,6 +46,14 @@ FINE_TUNING_DEFAULTS = {
     "normalize": None,
     "adapt_channels": "sum",
     "cam_layer": None,
+}
+#: The parameters of the input variant at their defaults (the image as decoded); a
+#: model file leaves them out at these values, so older featcls versions read it.
+INPUT_VARIANT_DEFAULTS = {
+    "channels": None,
+    "crop": False,
+    "margin": 0.1,
+    "mask_out": False,
 }
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 _NAME = r"[A-Za-z_]\w*"
@@ -74,6 +79,10 @@ CNN_CONSTRAINTS: dict[str, list] = {
     "adapt_channels": [StrOptions(set(ADAPT_CHANNELS))],
     "cam_layer": [str, None],
     "input_size": [_at_least(8)],
+    "channels": [StrOptions(set(CHANNEL_POLICIES)), None],
+    "crop": ["boolean"],
+    "margin": [NumberInterval(Real, 0, None, closed="left")],
+    "mask_out": ["boolean"],
     "max_epochs": [_at_least(1)],
     "batch_size": [_at_least(2)],
     "lr": [NumberInterval(Real, 0, None, closed="neither")],

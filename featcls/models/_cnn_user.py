@@ -9,16 +9,21 @@ the built-in networks.
 
 from __future__ import annotations
 
-import copy
-import importlib
 from typing import Any
 
 import torch
 from torch import nn
 
-from featcls.models._cnn_channels import adapt_first_conv, first_conv
-from featcls.models._cnn_nets import SeededDropout, glorot_, head_logits
-from featcls.models._cnn_weights import load_weights
+from featcls._nets._builtin import SeededDropout, glorot_, head_logits
+from featcls._nets._channels import adapt_first_conv, first_conv
+from featcls._nets._spec import (
+    HEAD_ATTRIBUTES,
+    classifier_layer,
+    describe_module,
+    raw_network,
+    replace_module,
+)
+from featcls._nets._weights import load_weights
 
 __all__ = [
     "HEAD_ATTRIBUTES",
@@ -28,10 +33,6 @@ __all__ = [
     "describe_module",
     "gradcam_layer",
 ]
-
-#: Attributes that hold the classifier head in common architectures (torchvision's
-#: ResNet ``fc``, VGG/DenseNet ``classifier``, timm's ViT ``head``), tried in order.
-HEAD_ATTRIBUTES = ("fc", "classifier", "head")
 
 
 class UserNetwork(nn.Module):
@@ -63,110 +64,20 @@ class UserNetwork(nn.Module):
         return self.classify(self.embed(x), extra)
 
 
-def describe_module(module: Any) -> str:
-    """A short name of a ``module`` parameter: its spec, class or factory name."""
-    if isinstance(module, str):
-        return module
-    if isinstance(module, nn.Module):
-        return type(module).__name__
-    return getattr(module, "__qualname__", type(module).__name__)
-
-
-def _import_spec(spec: str):
-    """The object ``package.module:attr`` names (imported now: the user's choice)."""
-    name, _, attr = spec.partition(":")
-    try:
-        obj = importlib.import_module(name)
-    except ImportError as exc:
-        raise ImportError(
-            f"Cannot import the network module={spec!r}: {exc}. Is the package "
-            "installed (or on PYTHONPATH)?"
-        ) from exc
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise ValueError(
-                f"The network module={spec!r} does not exist: {name!r} has no "
-                f"attribute {attr!r}."
-            )
-        obj = getattr(obj, part)
-    return obj
-
-
-def _timm(name: str, in_channels: int, n_classes: int, pretrained: bool):
-    try:
-        import timm
-    except Exception as exc:  # timm may fail on import with other errors
-        raise ImportError(
-            f"module='timm:{name}' needs the timm package, which did not import "
-            f"({type(exc).__name__}: {exc}). Install a timm that fits this torch, "
-            "or give your own module."
-        ) from exc
-    return timm.create_model(
-        name, pretrained=pretrained, num_classes=n_classes, in_chans=in_channels
-    )
-
-
-def _raw_network(
-    module: Any, in_channels: int, n_classes: int, *, pretrained: bool, seed: int
-) -> nn.Module:
-    """The user's network as given: a copy, or new from a factory / timm."""
-    if isinstance(module, str) and module.startswith("timm:"):
-
-        def make():
-            return _timm(module[5:], in_channels, n_classes, pretrained)
-
-    else:
-        obj = _import_spec(module) if isinstance(module, str) else module
-        if isinstance(obj, nn.Module):
-            return copy.deepcopy(obj)
-        if not callable(obj):
-            raise ValueError(
-                f"The network module={module!r} is neither a torch.nn.Module nor a "
-                f"callable factory(in_channels, n_classes); got {type(obj).__name__}."
-            )
-
-        def make():
-            return obj(in_channels, n_classes)
-
-    # The factory's initialisation draws from the seeded, forked global generator:
-    # reproducible, and torch's own random state is left as it was.
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        net = make()
-    if not isinstance(net, nn.Module):
-        raise ValueError(
-            f"The network factory module={describe_module(module)!r} returned a "
-            f"{type(net).__name__}, not a torch.nn.Module."
-        )
-    return net
-
-
 def _find_head(net: nn.Module) -> str:
     """The name of the classifier layer: ``fc``, ``classifier``, ``head`` or else.
 
     An attribute of these names that is (or holds) a :class:`~torch.nn.Linear`
     gives its last Linear; else the network's last Linear layer.
     """
-    linears = [name for name, m in net.named_modules() if isinstance(m, nn.Linear)]
-    for attr in HEAD_ATTRIBUTES:
-        sub = net._modules.get(attr)
-        if isinstance(sub, nn.Linear):
-            return attr
-        inside = [n for n in linears if n.startswith(attr + ".")]
-        if sub is not None and inside:
-            return inside[-1]
-    if linears:
-        return linears[-1]
+    name = classifier_layer(net)
+    if name is not None:
+        return name
     raise ValueError(
         f"The network {type(net).__name__} has no torch.nn.Linear layer: featcls "
         f"takes its classifier head to be a linear layer (an attribute "
         f"{', '.join(HEAD_ATTRIBUTES)}, or its last Linear) on the embedding."
     )
-
-
-def _replace(net: nn.Module, name: str, new: nn.Module) -> None:
-    parent, _, child = name.rpartition(".")
-    setattr(net.get_submodule(parent) if parent else net, child, new)
 
 
 def _lift_head(net, name, n_classes, n_extra, generator) -> nn.Linear:
@@ -177,7 +88,7 @@ def _lift_head(net, name, n_classes, n_extra, generator) -> nn.Linear:
     ``generator``) replaces it.
     """
     old = net.get_submodule(name)
-    _replace(net, name, nn.Identity())
+    replace_module(net, name, nn.Identity())
     if old.out_features == n_classes and n_extra == 0:
         return old
     new = nn.Linear(
@@ -195,7 +106,7 @@ def _seed_dropouts(net: nn.Module) -> None:
     """Make the network's ``nn.Dropout`` layers draw from the fit's generator."""
     for name, m in list(net.named_modules()):
         if type(m) is nn.Dropout:
-            _replace(net, name, SeededDropout(m.p))
+            replace_module(net, name, SeededDropout(m.p))
 
 
 def build_user_network(
@@ -232,7 +143,7 @@ def build_user_network(
         applied, or None), ``head`` (the lifted layer's name) and ``n_channels``
         (the channels the images are given to the network with).
     weights_report : dict or None
-        What :func:`~featcls.models._cnn_weights.load_weights` loaded.
+        What :func:`~featcls._nets._weights.load_weights` loaded.
 
     Raises
     ------
@@ -242,7 +153,7 @@ def build_user_network(
     ImportError
         If the module named by a spec string (or timm) cannot be imported.
     """
-    raw = _raw_network(
+    raw = raw_network(
         module, in_channels, n_classes, pretrained=pretrained, seed=seed
     ).cpu()
     module_class = f"{type(raw).__module__}.{type(raw).__qualname__}"

@@ -112,8 +112,9 @@ def explain(
 ) -> list[Explanation]:
     """Grad-CAM or saliency maps of a fitted CNN's predictions on ``images``.
 
-    The images are decoded and resized as the model's ``predict`` does
-    (``input_size`` a side, the aspect ratio not kept), and one forward and one
+    The images are decoded, prepared and resized as the model's ``predict``
+    does (its input variant, ``input_size`` a side, the aspect ratio not kept;
+    the overlays show the image so prepared), and one forward and one
     backward pass of the explained class's logit give the map
     (:func:`~featcls.models._cnn_saliency.saliency_maps`, in eval mode, without
     test-time augmentation; the prediction and its probability are those of
@@ -206,13 +207,11 @@ def explain(
 
 
 def _decode(est: Any, table) -> np.ndarray:
-    from featcls.models._cnn_data import decode_images
+    """The images of ``table`` as ``est``'s ``predict`` prepares them."""
     from featcls.models._cnn_device import num_threads
 
     with num_threads(est.n_threads):
-        return decode_images(
-            table, est.input_size, channels=est.n_channels_, n_jobs=est.n_threads
-        )
+        return est._decode(table)
 
 
 def _heat_maps(

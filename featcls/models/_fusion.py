@@ -130,6 +130,12 @@ class FusionClassifier(ClassifierMixin, BaseEstimator):
     features are computed on the original images, so they do not follow the
     augmentation of the image branch.
 
+    Each branch prepares its images by its own input variant: the network by
+    ``cnn``'s ``channels``, ``crop``, ``margin`` and ``mask_out``, the features by
+    the extractor's parameters of the same names (and its ``size``). Give both the
+    same for the two branches to see the same pixels, as the command line does
+    (``--crop``, ``--mask-out`` ...); the saved model keeps both.
+
     A 0/1 label matrix ``y`` (multi-label) trains the network as
     :class:`CNNClassifier` does: one sigmoid output per label, per-label
     positive weights and thresholds tuned on its validation images

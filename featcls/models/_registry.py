@@ -546,7 +546,22 @@ def _describe_cnn(p: Mapping[str, Any]) -> str:
     )
     if weights is None and str(p.get("module")).startswith("timm:"):
         start = "fine-tuned from timm's pretrained weights"
-    return f"{network} {start} ({p['input_size']} px, up to {p['max_epochs']} epochs)"
+    return (
+        f"{network} {start} ({p['input_size']} px{_input_variant(p)}, up to "
+        f"{p['max_epochs']} epochs)"
+    )
+
+
+def _input_variant(p: Mapping[str, Any]) -> str:
+    """How a CNN prepares its images, as words after its input size (or nothing)."""
+    words = []
+    if p.get("crop"):
+        words.append(f"cropped to the object + {p.get('margin', 0.1):.0%}")
+    if p.get("mask_out"):
+        words.append("background masked out")
+    if p.get("channels") is not None:
+        words.append(f"{p['channels']} channels")
+    return "".join(f", {w}" for w in words)
 
 
 def _module_name(module) -> str:

@@ -28,7 +28,7 @@ from featcls.data._table import object_column
 from featcls.data._validate import SKIP_HINT, check_on_error
 from featcls.exceptions import DataWarning, ImageReadError, Setting, SettingError
 
-__all__ = ["predict_tiles", "predict_with_proba", "tile_positions"]
+__all__ = ["check_no_crop", "predict_tiles", "predict_with_proba", "tile_positions"]
 
 # Two warnings are of one kind when they differ only in their counts and in the
 # samples they list (after the last ": ").
@@ -109,6 +109,39 @@ def predict_with_proba(model: Any, X: Any) -> tuple[np.ndarray, np.ndarray]:
     if getattr(model, "featcls_input", None) == "images":
         return np.asarray(model.classes_)[proba.argmax(axis=1)], proba
     return np.asarray(model.predict(X)), proba
+
+
+def check_no_crop(model: Any) -> None:
+    """Refuse a model that crops each sample to its object: tiles are fixed windows.
+
+    Cropping a window to the object in it (``crop=True`` of a CNN, of a fusion
+    model's network or of a pipeline's feature extractor) would classify that
+    object, moved and rescaled, instead of the window, and a tile map would no
+    longer say where. ``mask_out`` and the channel policies keep the window's
+    geometry and apply to tiles as to any sample.
+
+    Raises
+    ------
+    SettingError
+        If any ``crop`` parameter of ``model`` (found by ``get_params``) is True.
+    """
+    params = model.get_params(deep=True) if hasattr(model, "get_params") else {}
+    cropping = [
+        name
+        for name, value in params.items()
+        if (name == "crop" or name.endswith("__crop"))
+        and isinstance(value, (bool, np.bool_))
+        and value
+    ]
+    if cropping:
+        raise SettingError(
+            "Tiles are fixed windows of each image, but the model crops every "
+            f"sample to its object ({', '.join(f'{n}=True' for n in cropping)}), "
+            "so each window would be cropped to the object in it, moved and "
+            "rescaled. Classify tiles with a model trained without cropping (",
+            Setting("crop", False),
+            "); masking out and channel policies apply to tiles.",
+        )
 
 
 def _names(table: pd.DataFrame) -> list[str]:
@@ -215,8 +248,11 @@ def predict_tiles(
     size of the tile is one window.
 
     Only one image and one batch of tiles are in memory at a time. A mask column
-    in ``images`` is cut into the same windows; the model's mask policy applies
-    to each tile as to any sample.
+    in ``images`` is cut into the same windows; the model's mask policy, its
+    ``mask_out`` and its channel policy apply to each tile as to any sample. A
+    model that crops each sample to its object (``crop=True``, of a CNN or of
+    a pipeline's features) is refused: a window cropped to its own object is no
+    longer the window.
 
     Parameters
     ----------
@@ -258,7 +294,8 @@ def predict_tiles(
     ------
     ValueError
         If ``tile``, ``stride`` or ``batch_size`` is not an int >= 1, or
-        ``on_error`` is unknown.
+        ``on_error`` is unknown; a :class:`~featcls.exceptions.SettingError` if the
+        model crops its samples (``crop=True``).
     ImageReadError
         With ``on_error="raise"``, for an image (or mask) that cannot be read.
     SettingError
@@ -284,6 +321,7 @@ def predict_tiles(
     stride = max(tile // 2, 1) if stride is None else _check_int(stride, "stride")
     batch_size = _check_int(batch_size, "batch_size")
     check_on_error(on_error)
+    check_no_crop(model)
     table = as_sample_table(images)
     source = _Images(table, tile, on_error)
     if on_error == "raise":

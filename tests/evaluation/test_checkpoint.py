@@ -1,4 +1,4 @@
-"""compare(checkpoint=...): finished fits are kept, a killed run resumes, nothing stale."""
+"""compare(checkpoint=...): finished fits kept, a killed run resumes, nothing stale."""
 
 import json
 import warnings
@@ -223,3 +223,23 @@ def test_descriptions_do_not_depend_on_the_process():
     text = json.dumps(describe_config({"f": factory, "t": Thing(), "a": np.arange(3)}))
     assert "0x" not in text and "factory" in text
     assert describe_config(np.arange(3)) != describe_config(np.arange(4))
+    groups = np.array(["p1", "p2", 3], dtype=object)
+    assert describe_config(groups) != describe_config(groups[::-1])
+
+
+def test_grouped_comparisons_checkpoint(table, tmp_path):
+    X, y = table
+    log = tmp_path / "fits.log"
+    patients = np.array([f"p{i // 2}" for i in range(40)], dtype=object)
+    for _ in range(2):
+        compare(
+            {"one": Logged(log=str(log))},
+            X.assign(patient=patients),
+            y,
+            cv=4,
+            importance=False,
+            threshold="f1",
+            aggregate_by="patient",
+            checkpoint=tmp_path / "ckpt",
+        )
+    assert _fits(log) == 4 * 4  # the second run refitted nothing

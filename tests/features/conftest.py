@@ -2,6 +2,21 @@ import numpy as np
 import pytest
 
 
+def runnable(cls):
+    """An instance of the family ``cls`` that can run as it is.
+
+    Its defaults, except for a family that runs a network (``embedding``), which
+    gets a tiny convolution of its own.
+    """
+    if not cls.batched:
+        return cls()
+    import torch
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU())
+    return cls(module=net, input_size=16, device="cpu")
+
+
 def disk(size=96, radius=20, centre=None, value=0.8, background=0.2):
     yy, xx = np.mgrid[:size, :size]
     cy, cx = centre if centre is not None else (size / 2, size / 2)

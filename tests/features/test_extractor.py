@@ -29,7 +29,11 @@ from featcls.features import (
 )
 from featcls.features import _engine as extractor_module
 
+from .conftest import runnable
+
 ESTIMATORS = [FeatureExtractor()] + [cls() for cls in FEATURE_FAMILIES.values()]
+#: The same, each able to run (the embedding family with a network of its own).
+RUNNABLE = [FeatureExtractor()] + [runnable(c) for c in FEATURE_FAMILIES.values()]
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
@@ -51,7 +55,7 @@ def test_sklearn_data_free_checks(estimator, check):
     check(type(estimator).__name__, estimator)
 
 
-@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("estimator", RUNNABLE, ids=lambda e: type(e).__name__)
 def test_fit_returns_self_and_width_matches_names(estimator, small_stack):
     est = clone(estimator)
     assert est.fit(small_stack) is est
@@ -65,7 +69,7 @@ def test_default_extractor_covers_every_family_with_enough_features(small_stack)
     names = fx.get_feature_names_out()
     assert len(names) >= 150
     assert {n.split("__")[0] for n in names} == set(DEFAULT_FAMILIES)
-    assert set(FEATURE_FAMILIES) - set(DEFAULT_FAMILIES) == {"vlad"}
+    assert set(FEATURE_FAMILIES) - set(DEFAULT_FAMILIES) == {"vlad", "embedding"}
     assert len(set(names)) == len(names)
 
 

@@ -484,7 +484,9 @@ def test_extract_killed_while_writing_leaves_the_old_table(
     )
     assert isinstance(result.exception, RuntimeError)
     assert out.read_bytes() == b"the previous table"
-    assert sorted(p.name for p in out.parent.iterdir()) == [out.name]
+    # No temporary file; the finished features are kept to resume from.
+    names = sorted(p.name for p in out.parent.iterdir())
+    assert names == sorted([out.name, f".{out.name}.partial"])
 
 
 def test_predict_killed_while_writing_leaves_no_half_written_csv(tmp_path, monkeypatch):

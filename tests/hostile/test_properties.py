@@ -455,9 +455,12 @@ def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
 # --------------------------------------------------------------------------------------
 # Every stateless family on one image + mask (compute_family)
 
-#: The learned codebook has no single-image form (compute_family refuses it by
-#: design); it is covered by a small fitted FeatureExtractor below.
-STATELESS = [name for name, cls in FEATURE_FAMILIES.items() if not cls.stateful]
+#: The learned codebook and the network's embedding have no single-image form
+#: (compute_family refuses them by design); the codebook is covered by a small
+#: fitted FeatureExtractor below, the embedding by tests/features/test_embedding.py.
+STATELESS = [
+    name for name, cls in FEATURE_FAMILIES.items() if not (cls.stateful or cls.batched)
+]
 
 
 def _check_family_row(family, row: dict, record, image, mask) -> None:
