@@ -11,6 +11,8 @@ __all__ = [
     "MASK_POLICIES",
     "NORMALIZATIONS",
     "ON_ERROR",
+    "PRECISIONS",
+    "PRETRAIN_MODES",
 ]
 
 #: Valid values of the ``channels`` argument (grey image, or per channel).
@@ -29,3 +31,9 @@ ARCHITECTURES = ("lipnet", "simple", "resnet")
 #: Named input normalisations of a network (``normalize`` parameter): per-channel
 #: mean and standard deviation on the [0, 1] scale.
 NORMALIZATIONS = {"imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))}
+#: Compute precisions of a network (``precision`` parameter): bfloat16 where the
+#: device computes it natively (``"auto"``), or always one of the two.
+PRECISIONS = ("auto", "float32", "bfloat16")
+#: Where ``compare(pretrain=...)`` pretrains the networks without labels: inside
+#: each fit, on its training fold's images.
+PRETRAIN_MODES = ("fold",)

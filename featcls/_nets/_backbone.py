@@ -27,6 +27,7 @@ from torch import nn
 from featcls._nets import MODEL_FILE_FORMAT
 from featcls._nets._builtin import build_network
 from featcls._nets._channels import adapt_first_conv, first_conv
+from featcls._nets._pretrained import read_backbone
 from featcls._nets._spec import classifier_layer, raw_network, replace_module
 from featcls._nets._weights import load_weights, read_state_dict, weights_message
 from featcls._policies import NORMALIZATIONS
@@ -434,9 +435,10 @@ def load_backbone(
 ) -> Backbone:
     """Load a network as a feature extractor; see :class:`Backbone`.
 
-    ``weights`` is a featcls CNN model file (its network, input size and
-    normalisation are used; a model of your own network needs that network as
-    ``module``), or a state dict (``.pt``/``.pth`` read with
+    ``weights`` is a featcls CNN model file or a backbone file of
+    :func:`featcls.models.pretrain` (its network, input size and normalisation
+    are used; one of your own network needs that network as ``module``), or a
+    state dict (``.pt``/``.pth`` read with
     ``torch.load(weights_only=True)``, or ``.safetensors``) loaded into
     ``module`` or, without it, the built-in ``architecture``. ``module`` is a
     torch module, a ``factory(in_channels, n_classes)`` or a
@@ -467,10 +469,20 @@ def load_backbone(
     if path is not None and not path.is_file():
         raise FileNotFoundError(f"No weights file at '{path}'.")
     payload = None if path is None else _model_file(path)
+    pretrained = None if path is None or payload is not None else read_backbone(path)
     stats = None
     if payload is not None:
         net, call, channels, size, stats = _from_model_file(payload, path, module)
         source = f"model file '{path}'"
+    elif pretrained is not None:
+        net, call = pretrained.network(module)
+        info = pretrained.info
+        channels, size = int(info["in_channels"]), int(info["input_size"])
+        stats = (
+            np.asarray(info["channel_mean"], np.float32),
+            np.asarray(info["channel_std"], np.float32),
+        )
+        source = f"pretrained backbone '{path}'"
     else:
         net, call, channels = _from_state_dict(module, path, architecture, owner)
         default = BUILTIN_INPUT_SIZE if module is None else MODULE_INPUT_SIZE

@@ -14,12 +14,22 @@ from featcls.cli._datasets import datasets
 from featcls.cli._explain import explain
 from featcls.cli._extract import extract
 from featcls.cli._options import Imbalance
+from featcls.cli._pretrain import pretrain
 from featcls.cli._report import report
 from featcls.cli._train import predict, train
 
 __all__ = ["Imbalance", "app", "main"]
 
-for _command in (extract, compare, report, train, predict, explain, datasets):
+for _command in (
+    extract,
+    compare,
+    report,
+    pretrain,
+    train,
+    predict,
+    explain,
+    datasets,
+):
     app.command()(_command)
 del _command
 

@@ -62,6 +62,9 @@ from featcls.cli._options import (
     MasksOpt,
     NJobsOpt,
     OnErrorOpt,
+    PretrainAugmentOpt,
+    PretrainEpochsOpt,
+    PretrainOpt,
     SamplesOpt,
     SchedulerOpt,
     SeedOpt,
@@ -169,6 +172,9 @@ def compare(
     cnn_weights: CnnWeightsOpt = None,
     cnn_freeze_epochs: CnnFreezeEpochsOpt = 0,
     cnn_backbone_lr: CnnBackboneLrOpt = 1.0,
+    pretrain: PretrainOpt = None,
+    pretrain_epochs: PretrainEpochsOpt = None,
+    pretrain_augment: PretrainAugmentOpt = None,
     train_sizes: Annotated[
         str | None,
         typer.Option(
@@ -282,9 +288,10 @@ def compare(
         _given(ctx, "aggregate_with") or v.aggregate_with.value != "mean"
     ):
         fail("--aggregate needs --aggregate-by (the groups whose images it pools).")
+    pretrain = _pretrain_setting(v)
 
     def work():
-        from featcls.evaluation import HoldOut, predefined_splits
+        from featcls.evaluation import HoldOut, predefined_splits, pretraining_notes
         from featcls.evaluation import compare as run_compare
         from featcls.evaluation._decision import parse_threshold
 
@@ -393,6 +400,7 @@ def compare(
             command=command,
             scheduler=v.scheduler,
             checkpoint=checkpoint.folder,
+            pretrain=pretrain,
         )
         # The manifest's column names, not "given values": the values came from them.
         for key, column in (
@@ -416,6 +424,8 @@ def compare(
             dropped = ", ".join(f"'{c}'" for c in result.settings["dropped_classes"])
             typer.echo(f"left out rare classes (--drop-rare): {dropped}")
         typer.echo(result.summary())
+        for note in pretraining_notes(result.settings):
+            typer.echo(f"pretraining: {note}")
         if result.multilabel and v.threshold is not None:
             typer.echo(
                 f"thresholds: {result.settings['threshold']}, chosen per label "
@@ -447,6 +457,32 @@ def compare(
         fail_if_a_model_failed_everywhere(result, paths["report"])
 
     run_guarded(work)
+
+
+def _pretrain_setting(v):
+    """The ``pretrain`` of compare: None, ``"fold"`` or a dict of settings."""
+    from featcls.cli._pretrain import parse_augment
+
+    mode = getattr(v.pretrain, "value", v.pretrain)
+    if mode is None:
+        for option, value in (
+            ("--pretrain-epochs", v.pretrain_epochs),
+            ("--pretrain-augment", v.pretrain_augment),
+        ):
+            if value is not None:
+                fail(f"{option} needs --pretrain fold (the pretraining it sets).")
+        return None
+    if not image_models(v.models):
+        fail(
+            f"--pretrain {mode} pretrains the CNN and fusion models; --models "
+            f"{v.models} has none."
+        )
+    settings = {}
+    if v.pretrain_epochs is not None:
+        settings["epochs"] = v.pretrain_epochs
+    if v.pretrain_augment is not None:
+        settings["augment"] = parse_augment(v.pretrain_augment, "--pretrain-augment")
+    return settings or mode
 
 
 def _check_cnn_channels(inputs, models: list[str], ds) -> None:

@@ -21,6 +21,8 @@ from featcls._policies import (
     CHANNEL_POLICIES,
     MASK_POLICIES,
     ON_ERROR,
+    PRECISIONS,
+    PRETRAIN_MODES,
 )
 from featcls.cli._common import fail
 
@@ -60,6 +62,11 @@ __all__ = [
     "NJobsOpt",
     "OnError",
     "OnErrorOpt",
+    "Precision",
+    "PretrainAugmentOpt",
+    "PretrainEpochsOpt",
+    "PretrainMode",
+    "PretrainOpt",
     "SamplesOpt",
     "SchedulerOpt",
     "SeedOpt",
@@ -89,6 +96,8 @@ def _choices(name: str, values: tuple[str, ...]) -> type[Enum]:
 
 #: --on-error: the loaders' policies for an unusable file.
 OnError = _choices("OnError", ON_ERROR)
+#: --precision: the compute precisions of a network.
+Precision = _choices("Precision", PRECISIONS)
 #: --mask: FeatureExtractor's mask policies.
 MaskPolicy = _choices("MaskPolicy", MASK_POLICIES)
 #: --channels: the channel policies of featcls.data (or channel names, see
@@ -357,7 +366,8 @@ EmbeddingWeightsOpt = Annotated[
         metavar="PATH",
         callback=_embedding_weights_file,
         help="The network of the 'embedding' features (add 'embedding' to "
-        "--features): a model file of 'featcls train' (a CNN), or a state dict "
+        "--features): a model file of 'featcls train' (a CNN), a backbone of "
+        "'featcls pretrain', or a state dict "
         "(.pt/.pth read with torch.load(weights_only=True), or .safetensors) of "
         "--embedding-architecture or --embedding-module. No code in the file runs.",
         rich_help_panel="Features",
@@ -925,8 +935,9 @@ CnnWeightsOpt = Annotated[
         metavar="PATH",
         callback=_cnn_weights_file,
         help="Initialise the CNN from a state dict (.pt/.pth, read with "
-        "torch.load(weights_only=True), or .safetensors); what does not fit is "
-        "reported, the classifier head is new.",
+        "torch.load(weights_only=True), or .safetensors) or a backbone of "
+        "'featcls pretrain' (compare then states how many evaluated images it "
+        "saw); what does not fit is reported, the classifier head is new.",
         rich_help_panel="Models",
     ),
 ]
@@ -947,6 +958,50 @@ CnnBackboneLrOpt = Annotated[
         callback=_cnn_backbone_lr,
         help="Learning rate of the CNN's backbone (all but the head), as a "
         "multiple of the head's (e.g. 0.1).",
+        rich_help_panel="Models",
+    ),
+]
+
+#: --pretrain: where compare pretrains the CNNs without labels.
+PretrainMode = _choices("PretrainMode", PRETRAIN_MODES)
+
+
+def _pretrain_epochs(value: int | None) -> int | None:
+    """``--pretrain-epochs``: stop with one line unless it is 1 or more."""
+    if value is not None and value < 1:
+        fail(f"--pretrain-epochs must be 1 or more. Got {value}.")
+    return value
+
+
+PretrainOpt = Annotated[
+    PretrainMode | None,
+    typer.Option(
+        "--pretrain",
+        help="fold: pretrain the network of the CNN and fusion models without "
+        "labels (VICReg, as 'featcls pretrain') inside each fit, on that "
+        "fold's training images only, then train it on the labels: no test "
+        "image is ever seen. Not with the embedding features.",
+        rich_help_panel="Models",
+    ),
+]
+PretrainEpochsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--pretrain-epochs",
+        callback=_pretrain_epochs,
+        help="With --pretrain fold: epochs of each fit's pretraining (default: "
+        "30, as 'featcls pretrain').",
+        rich_help_panel="Models",
+    ),
+]
+PretrainAugmentOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--pretrain-augment",
+        metavar="KEY=VALUE,...",
+        help="With --pretrain fold: change the views' augmentation of each fit's "
+        "pretraining, as 'featcls pretrain --augment' does (e.g. "
+        "brightness=0,contrast=0 where brightness carries the label).",
         rich_help_panel="Models",
     ),
 ]

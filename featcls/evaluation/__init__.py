@@ -10,6 +10,7 @@ from featcls.evaluation._result import (
     FoldRecord,
 )
 from featcls.evaluation._splits import HoldOut, make_folds, predefined_splits
+from featcls.evaluation._transduction import pretraining_notes
 
 __all__ = [
     "N_CONFIDENT_ERRORS",
@@ -22,6 +23,7 @@ __all__ = [
     "make_folds",
     "per_class_table",
     "predefined_splits",
+    "pretraining_notes",
     "takes_images",
     "use_scheduler",
     "wilcoxon_test",

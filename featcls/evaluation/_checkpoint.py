@@ -18,6 +18,7 @@ import hashlib
 import importlib
 import json
 import math
+import os
 import re
 import warnings
 from pathlib import Path
@@ -66,7 +67,12 @@ def describe_config(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [describe_config(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): describe_config(v) for k, v in sorted(value.items(), key=str)}
+        return {
+            str(k): _weights(v)
+            if k in _CONTENT_PARAMS and _is_file(v)
+            else describe_config(v)
+            for k, v in sorted(value.items(), key=str)
+        }
     if hasattr(value, "get_params") and not isinstance(value, type):
         return {
             "class": f"{type(value).__module__}.{type(value).__qualname__}",
@@ -81,6 +87,40 @@ def describe_config(value: Any) -> Any:
     if callable(value) and hasattr(value, "__qualname__"):
         return f"{getattr(value, '__module__', '?')}.{value.__qualname__}"
     return _ADDRESS.sub("", repr(value))
+
+
+#: Parameters naming a file whose content the results depend on (network weights):
+#: described by that content, so a file replaced at the same path is new.
+_CONTENT_PARAMS = ("weights",)
+
+
+def _weights(value) -> dict:
+    return {"file": os.fspath(value), "sha256": _file_digest(value)}
+
+
+def _is_file(value) -> bool:
+    if not isinstance(value, (str, os.PathLike)):
+        return False
+    try:
+        return len(os.fspath(value)) < 4096 and os.path.isfile(value)
+    except (OSError, ValueError):
+        return False
+
+
+_FILE_DIGESTS: dict[tuple, str] = {}
+
+
+def _file_digest(path) -> str:
+    """The SHA-256 of a file's bytes (remembered per path, size and mtime)."""
+    stat = os.stat(path)
+    key = (os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _FILE_DIGESTS:
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        _FILE_DIGESTS[key] = digest.hexdigest()
+    return _FILE_DIGESTS[key]
 
 
 def _digest(value: Any) -> str:

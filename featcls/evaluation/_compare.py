@@ -61,6 +61,7 @@ from featcls.evaluation._splits import (
     make_folds,
     merge_duplicates,
 )
+from featcls.evaluation._transduction import pretrain_in_folds, pretrained_on
 from featcls.exceptions import Setting, SettingError
 from featcls.features import FeatureExtractor, FeatureFamily
 from featcls.models import (
@@ -463,6 +464,18 @@ def _plain(value):
     return repr(value)
 
 
+def _plain_dict(value: Mapping) -> dict:
+    """Settings as JSON-able plain data (tuples as lists)."""
+    return {
+        str(k): _plain_dict(v)
+        if isinstance(v, Mapping)
+        else [_plain(x) for x in v]
+        if isinstance(v, (list, tuple))
+        else _plain(v)
+        for k, v in value.items()
+    }
+
+
 def thumbnail_uri(u8: np.ndarray, quality: int = THUMBNAIL_QUALITY) -> str:
     """A uint8 grey ``(H, W)`` or BGR ``(H, W, 3)`` image as a small data URI.
 
@@ -553,6 +566,7 @@ def compare(
     command: str = "",
     scheduler: str | None = None,
     checkpoint: str | os.PathLike | None = None,
+    pretrain: str | Mapping | None = None,
 ) -> ComparisonResult:
     """Fit every model on identical outer folds and keep everything they produced.
 
@@ -697,6 +711,24 @@ def compare(
         feature extractor's parameters; anything else is fitted anew. Delete the
         folder to start afresh. Feature extraction resumes through the
         extractor's ``cache_dir``.
+    pretrain : {"fold"}, dict or None, default=None
+        ``"fold"``: the network of every CNN and fusion model is pretrained
+        without labels (VICReg, :func:`featcls.models.pretrain`'s defaults)
+        inside each fit, on that fit's training images only, then trained on
+        the labels: its ``pretrain`` parameter is set
+        (``CNNClassifier(pretrain=...)``), so no test image of a fold is ever
+        seen by the pretraining of that fold. A dict: the same, with these
+        pretraining settings (``{"epochs": 10}``). A model that already has
+        ``pretrain`` settings keeps them. Refused when a model uses the
+        ``embedding`` feature family (its network runs once for all folds; not
+        supported yet) or no model trains a network. Whatever this setting,
+        every model whose network starts from a backbone file of
+        :func:`~featcls.models.pretrain` (``weights``, ``embedding`` features)
+        is checked against the evaluated images: ``settings["pretrained_on"]``
+        says, per model, how many of them the backbone saw (see
+        :func:`~featcls.evaluation.pretraining_notes`), and for models
+        pretrained inside their fits, how many test images the pretraining of
+        their own fold saw (none).
 
     Returns
     -------
@@ -765,6 +797,8 @@ def compare(
     if not isinstance(options, ModelOptions):
         options = None  # estimators built by the caller: their options are theirs
     resolved = dict(models)
+    if pretrain is not None:
+        resolved = pretrain_in_folds(resolved, pretrain, features, takes_images)
     table = as_sample_table(X)
     Y = label_names = None
     if is_label_matrix(y):
@@ -1120,6 +1154,13 @@ def compare(
         extras=extras,
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     )
+    if pretrain is not None:
+        result.settings["pretrain"] = (
+            pretrain if isinstance(pretrain, str) else _plain_dict(pretrain)
+        )
+    found = pretrained_on(described, extractor, table, extras, folds, takes_images)
+    if found:
+        result.settings["pretrained_on"] = found
     result.dataset = _dataset_info(result, table, dataset, random_state)
     timing["total"] = time.perf_counter() - start_total
     result.timing = timing

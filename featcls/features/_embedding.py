@@ -76,7 +76,9 @@ class EmbeddingFeatures(FeatureFamily):
     ``featcls train`` or :meth:`~featcls.models.CNNClassifier.save`: its network,
     input size and normalisation are used, and the embedding equals
     :meth:`~featcls.models.CNNClassifier.embed`; a model of your own network needs
-    that network again as ``module``) or a plain state dict (``.pt``/``.pth``,
+    that network again as ``module``), a backbone file of
+    :func:`featcls.models.pretrain` (``featcls pretrain``: its architecture, input
+    size and normalisation are used likewise) or a plain state dict (``.pt``/``.pth``,
     read with ``torch.load(weights_only=True)``, or ``.safetensors``: no code in
     the file ever runs) loaded into ``module`` or, without it, into the built-in
     ``architecture``. Tensors are matched by name as for CNNClassifier's
@@ -116,7 +118,9 @@ class EmbeddingFeatures(FeatureFamily):
     test fold depend on that image and the network only. If the network was
     trained (``featcls train``) on the same images, it has seen the labels of
     every test fold, and the cross-validated scores are optimistic: that is your
-    choice to make, and to report.
+    choice to make, and to report. A backbone of ``featcls pretrain`` records the
+    images it saw (without labels), and :func:`featcls.compare` states how many
+    of the evaluated images are among them (``settings["pretrained_on"]``).
 
     Needs PyTorch (``pip install 'featcls[cnn]'``).
 

@@ -46,6 +46,9 @@ _EXPORTS = {
     "save_tile_maps": "featcls.models._tile_maps",
     "tile_map": "featcls.models._tile_maps",
     "predict_tiles": "featcls.models._tiles",
+    "PRETRAIN_METHODS": "featcls.models._pretrain_params",
+    "PretrainedBackbone": "featcls._nets._pretrained",
+    "pretrain": "featcls.models._pretrain",
     "tile_positions": "featcls.models._tiles",
     "trusted_types": "featcls.models._trust",
     "XGBoostClassifier": "featcls.models._xgb",
@@ -64,7 +67,9 @@ __all__ = [
     "MODEL_SPECS",
     "ModelOptions",
     "ModelSpec",
+    "PRETRAIN_METHODS",
     "PerLabelClassifier",
+    "PretrainedBackbone",
     "SVMClassifier",
     "SafeSMOTE",
     "UNCERTAIN_COLOUR",
@@ -79,6 +84,7 @@ __all__ = [
     "feature_pipeline",
     "load_model",
     "predict_tiles",
+    "pretrain",
     "random_augment",
     "reuse_freed_memory",
     "save_model",
@@ -90,6 +96,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load lazily
+    from featcls._nets._pretrained import PretrainedBackbone
     from featcls.models._classical import SafeSMOTE
     from featcls.models._cnn import CNNClassifier
     from featcls.models._cnn_augment import random_augment
@@ -102,6 +109,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load lazily
     from featcls.models._multilabel import PerLabelClassifier
     from featcls.models._persist import load_model, save_model
     from featcls.models._pipeline import feature_pipeline
+    from featcls.models._pretrain import pretrain
+    from featcls.models._pretrain_params import PRETRAIN_METHODS
     from featcls.models._registry import (
         IMBALANCE_STRATEGIES,
         MODEL_NAMES,

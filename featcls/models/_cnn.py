@@ -56,6 +56,11 @@ from featcls.models._cnn_stopping import (
     validation_split,
 )
 from featcls.models._cnn_tta import tta_log_proba, uses_tta
+from featcls.models._pretrain_params import (
+    METHOD_NAMES,
+    image_keys,
+    resolve_settings,
+)
 
 if TYPE_CHECKING:  # torch is imported where it is used
     import torch
@@ -160,7 +165,24 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     ``UserWarning`` lists what did not fit (missing, unexpected, other shape);
     a file that fits nothing outside the head is refused. The file's SHA-256 is
     kept (``weights_sha256_``, the report). Works for the built-in
-    architectures too (their head is ``head``).
+    architectures too (their head is ``head``). A backbone file of
+    :func:`~featcls.models.pretrain` (``featcls pretrain``) is such a state dict,
+    without the head; its architecture must be this one (give the same
+    ``input_size`` it was pretrained at, and the same ``module`` for your own
+    network).
+
+    **Self-supervised pretraining.** With ``pretrain`` (a dict of
+    :func:`~featcls.models.pretrain`'s settings: ``method``, ``method_params``,
+    ``epochs``, ``batch_size``, ``lr``, ``weight_decay``, ``augment``; ``{}`` for
+    its defaults), ``fit`` first pretrains the network by VICReg on the images it
+    is given, without their labels (prepared, resized and normalised as for
+    training; validation images included, they belong to the fit), then trains
+    it on the labels as usual (from the pretrained weights; with
+    ``freeze_epochs``, a linear probe first). Inside
+    :func:`featcls.evaluation.compare` every fit sees its training fold only, so
+    the pretraining never sees a test image (``compare(..., pretrain="fold")``
+    sets this parameter on every CNN and fusion model). The content keys of the
+    images it saw are kept (``pretrain_images_``, the report's ``pretrain``).
 
     **Fine-tuning.** For the first ``freeze_epochs`` epochs only the head trains:
     the other parameters (the backbone) get no gradient and its batch-norm
@@ -234,6 +256,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     weights : str, path or None, default=None
         A ``.pt``/``.pth`` state dict or ``.safetensors`` file the network is
         initialised from (see above).
+    pretrain : dict or None, default=None
+        Settings of a self-supervised pretraining on the fit's own images before
+        training (see above); None: none.
     input_size : int, default=96
         Side of the square network input, in pixels (at least 8).
     channels : {"gray", "rgb", "hsv", "channels"} or None, default=None
@@ -373,6 +398,13 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         (another shape), ``adapted`` and in the ``head``.
     weights_sha256_ : str or None
         SHA-256 of the weights file.
+    pretrain_history_ : list of dict or None
+        With ``pretrain``: per epoch of the pretraining, ``epoch``, ``loss`` and
+        its terms ``invariance``, ``variance``, ``covariance``; None without.
+    pretrain_images_ : tuple of str or None
+        With ``pretrain``: the sorted content keys
+        (``featcls.features`` ``content_key`` of each image, without its
+        mask) of the images the pretraining saw; None without.
     featcls_report_ : dict
         JSON-able material for the HTML report: ``history``, ``saliency`` and
         ``gradcam`` (for one validation image per class: the vanilla-gradient
@@ -382,10 +414,12 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         ``best_epoch``, ``n_epochs``, ``device``, ``precision``, ``architecture``
         (your module's spec or class), ``train_images_per_s`` and, where they
         apply, ``weights``, ``weights_sha256``, ``weights_tensors``,
-        ``adapt_channels`` and ``freeze_epochs``. Multi-label: images are
-        chosen per label, ``true`` and ``pred`` are label sets, each item's
-        ``explained`` is the label its maps explain (the most probable) and
-        ``explained_label`` says so.
+        ``adapt_channels``, ``freeze_epochs`` and, with ``pretrain``, the line
+        ``pretraining``, the last ``pretrain_loss`` and a dict ``pretrain``
+        (``method``, ``history``, ``images``: the content keys it saw).
+        Multi-label: images are chosen per label, ``true`` and ``pred`` are
+        label sets, each item's ``explained`` is the label its maps explain (the
+        most probable) and ``explained_label`` says so.
 
     Examples
     --------
@@ -418,6 +452,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         | str
         | None = None,
         weights: str | Path | None = None,
+        pretrain: dict | None = None,
         input_size: int = 96,
         channels: str | None = None,
         crop: bool = False,
@@ -451,6 +486,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.architecture = architecture
         self.module = module
         self.weights = weights
+        self.pretrain = pretrain
         self.input_size = input_size
         self.channels = channels
         self.crop = crop
@@ -537,7 +573,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                     f"data; got 1 class: {classes.tolist()}."
                 )
         device = resolve_device(self)
-        seeds = np.random.SeedSequence(self.random_state).generate_state(5)
+        seeds = np.random.SeedSequence(self.random_state).generate_state(6)
         self.channel_names_ = sample_channels(table)
         with num_threads(self.n_threads):
             images = self._decode(table, fitting=True)
@@ -546,6 +582,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             self.classes_ = classes
             self.n_channels_ = int(images.shape[1])
             run = self._build(images, y_idx, extra, train_idx, val_idx, device, seeds)
+            self.pretrain_images_ = (
+                None if self.pretrain is None else tuple(sorted(set(image_keys(table))))
+            )
             self._fit_loop(run)
             if self.multilabel_:
                 self.thresholds_ = self._tune_thresholds(run)
@@ -580,6 +619,29 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             select=names,
             variant=self._input_variant(),
             owner=type(self).__name__,
+        )
+
+    def _pretrain_network(self, images, mean, std, device, seed: int) -> list[dict]:
+        """Pretrain ``module_`` without labels on the fit's images (``pretrain``).
+
+        VICReg with the settings of ``pretrain``, on every image given to ``fit``
+        (prepared and normalised as for training); returns its history.
+        """
+        from featcls.models._pretrain_loop import pretrain_network
+
+        settings = resolve_settings(
+            self.pretrain, f"{type(self).__name__}(pretrain=...)"
+        )
+        return pretrain_network(
+            self.module_,
+            images,
+            mean,
+            std,
+            settings=settings,
+            device=device,
+            precision=resolve_precision(self, device),
+            seed=seed,
+            progress=bool(self.verbose),
         )
 
     def _fit_extra(self, table: pd.DataFrame, y: np.ndarray) -> np.ndarray | None:
@@ -666,9 +728,6 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             from featcls.models._cnn_user import gradcam_layer
 
             gradcam_layer(self.module_, self.cam_layer)  # a name it has, now
-        set_dropout_generator(
-            self.module_, torch.Generator(device=device).manual_seed(int(seeds[4]))
-        )
         images = self._match_channels(images)
         stats = normalization(self, self.n_channels_)
         self.channel_mean_, self.channel_std_ = (
@@ -677,6 +736,16 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         data = torch.from_numpy(images)
         if device.type != "cpu" and data.nbytes <= _ON_DEVICE_BYTES:
             data = data.to(device)
+        mean = torch.as_tensor(self.channel_mean_, device=device).view(1, -1, 1, 1)
+        std = torch.as_tensor(self.channel_std_, device=device).view(1, -1, 1, 1)
+        self.pretrain_history_ = None
+        if self.pretrain is not None:  # on every image of the fit, without labels
+            self.pretrain_history_ = self._pretrain_network(
+                data, mean, std, device, int(seeds[5])
+            )
+        set_dropout_generator(
+            self.module_, torch.Generator(device=device).manual_seed(int(seeds[4]))
+        )
         run = FitRun(
             images=data,
             y=torch.as_tensor(
@@ -691,8 +760,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             train_idx=train_idx,
             val_idx=val_idx,
             device=device,
-            mean=torch.as_tensor(self.channel_mean_, device=device).view(1, -1, 1, 1),
-            std=torch.as_tensor(self.channel_std_, device=device).view(1, -1, 1, 1),
+            mean=mean,
+            std=std,
             shuffle_generator=torch.Generator().manual_seed(int(seeds[3])),
             augment_generator=torch.Generator(device=device).manual_seed(int(seeds[2])),
             stopping=EarlyStopping(self.patience),
@@ -986,6 +1055,12 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             "train_images_per_s": round(run.seen / max(run.train_time, 1e-9), 1),
             **self._network_facts(),
         }
+        if self.pretrain_history_ is not None:
+            report["pretrain"] = {
+                "method": resolve_settings(self.pretrain, "pretrain").method,
+                "history": [dict(row) for row in self.pretrain_history_],
+                "images": list(self.pretrain_images_),
+            }
         try:
             report["saliency"], report["gradcam"] = self._explain(run, table, seed)
         except Exception as exc:  # decoration only: never fail a fit for it
@@ -1018,6 +1093,15 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             )
         if self.freeze_epochs:
             facts["freeze_epochs"] = int(self.freeze_epochs)
+        history = getattr(self, "pretrain_history_", None)
+        if history:
+            method = resolve_settings(self.pretrain, "pretrain").method
+            facts["pretraining"] = (
+                f"{METHOD_NAMES[method]}, "
+                f"{len(history)} epochs on {len(self.pretrain_images_)} images of "
+                "the fit, without labels"
+            )
+            facts["pretrain_loss"] = round(float(history[-1]["loss"]), 4)
         if self._is_multilabel():
             facts["explained_label"] = (
                 "multi-label: each saliency and Grad-CAM map explains the image's "

@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from featcls._nets._pretrained import read_backbone
 from featcls.models._cnn_channels import first_conv
 from featcls.models._cnn_nets import build_network
 from featcls.models._cnn_user import build_user_network, check_embedding
@@ -65,6 +66,10 @@ def initial_network(est: Any, seed: int) -> tuple[Any, dict, dict | None]:
     ``classes_`` and ``n_extra_``; draws from generators seeded with ``seed`` only.
     """
     init = torch.Generator().manual_seed(seed)
+    if est.weights is not None:  # a pretrained backbone: of this network?
+        backbone = read_backbone(est.weights)
+        if backbone is not None:
+            backbone.check_fits(est.architecture, est.module, type(est).__name__)
     if est.module is None:
         params = {
             "architecture": est.architecture,

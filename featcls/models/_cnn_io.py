@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from featcls._files import atomic_path
-from featcls._nets import MODEL_FILE_FORMAT
+from featcls._nets import BACKBONE_FILE_FORMAT, MODEL_FILE_FORMAT
 from featcls.models._cnn_device import import_torch
 from featcls.models._cnn_params import FINE_TUNING_DEFAULTS, INPUT_VARIANT_DEFAULTS
 from featcls.models._formats import check_model_path
@@ -46,7 +46,10 @@ _FILE_FORMAT = MODEL_FILE_FORMAT
 #: 6: a CNN's parameters may include its input variant: ``channels``, ``crop``,
 #: ``margin`` and ``mask_out`` (an older featcls would predict on the images as
 #: decoded). Files of models on the images as decoded are written as before.
-FILE_VERSION = 6
+#: 7: a CNN's parameters may include ``pretrain`` (the settings of its
+#: self-supervised pretraining; an older featcls would not know the parameter).
+#: Files of models without it are written as before.
+FILE_VERSION = 7
 #: The version each estimator's files are written with (when version 4 is not
 #: needed).
 _WRITTEN_VERSION = {"CNNClassifier": 2, "FusionClassifier": 3}
@@ -56,6 +59,8 @@ _USER_NETWORK_VERSION = 4
 _MULTILABEL_VERSION = 5
 #: The version that added input variants.
 _VARIANT_VERSION = 6
+#: The version that added self-supervised pretraining inside a fit.
+_PRETRAIN_VERSION = 7
 
 
 def _plain_normalize(value):
@@ -67,11 +72,11 @@ def _plain_normalize(value):
 def portable_params(params: dict) -> tuple[dict, int]:
     """A CNN's parameters as plain data for a file, and the file version they need.
 
-    The fine-tuning parameters (version 4) and the input variant (version 6) at
-    their defaults are left out, so older featcls versions read the file; a
-    ``module`` that is not a spec string is stored as None (the file keeps the
-    network's weights, not its code). The version is 0 when no parameter needs
-    one.
+    The fine-tuning parameters (version 4), the input variant (version 6) and
+    ``pretrain`` (version 7) at their defaults are left out, so older featcls
+    versions read the file; a ``module`` that is not a spec string is stored as
+    None (the file keeps the network's weights, not its code). The version is 0
+    when no parameter needs one.
     """
     out, version = dict(params), 0
     for name, default in INPUT_VARIANT_DEFAULTS.items():
@@ -98,7 +103,21 @@ def portable_params(params: dict) -> tuple[dict, int]:
             out[name], new = value, True
     if new:
         version = max(version, _USER_NETWORK_VERSION)
+    if out.get("pretrain") is None:  # the default: left out
+        out.pop("pretrain", None)
+    else:
+        out["pretrain"] = _plain_settings(out["pretrain"])
+        version = max(version, _PRETRAIN_VERSION)
     return out, version
+
+
+def _plain_settings(value):
+    """Pretraining settings as plain data (tuples as lists, keys as str)."""
+    if isinstance(value, dict):
+        return {str(k): _plain_settings(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_settings(v) for v in value]
+    return value
 
 
 def cpu_state(module) -> dict:
@@ -196,6 +215,12 @@ def read_payload(path: str | Path) -> dict:
             f"'{path}' is not a featcls CNN model file (torch refused it as "
             f"weights-only data: {first})."
         ) from exc
+    if isinstance(payload, dict) and payload.get("format") == BACKBONE_FILE_FORMAT:
+        raise ValueError(
+            f"'{path}' is a backbone pretrained without labels (featcls pretrain), "
+            "not a model: fine-tune it with CNNClassifier(weights=...) (--cnn-weights) "
+            "or use it for the embedding features (--embedding-weights)."
+        )
     if not isinstance(payload, dict) or payload.get("format") != _FILE_FORMAT:
         raise ValueError(f"'{path}' is not a featcls CNN model file.")
     if payload.get("version", 0) > FILE_VERSION:
@@ -297,6 +322,9 @@ def restore_network(model: Any, payload: dict, path: str | Path) -> Any:
     model.n_epochs_ = int(fitted["n_epochs"])
     model.best_epoch_ = int(fitted["best_epoch"])
     model.featcls_report_ = fitted["report"]
+    logged = (fitted["report"] or {}).get("pretrain")  # the fit's pretraining
+    model.pretrain_history_ = None if logged is None else list(logged["history"])
+    model.pretrain_images_ = None if logged is None else tuple(logged["images"])
     model.weights_report_ = fitted.get("weights")
     model.multilabel_ = bool(fitted.get("multilabel", False))
     if model.multilabel_:

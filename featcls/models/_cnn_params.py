@@ -10,7 +10,12 @@ from typing import Any
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from featcls._policies import ARCHITECTURES, CHANNEL_POLICIES, NORMALIZATIONS
+from featcls._policies import (
+    ARCHITECTURES,
+    CHANNEL_POLICIES,
+    NORMALIZATIONS,
+    PRECISIONS,
+)
 from featcls._validation import NumberInterval, invalid
 
 __all__ = [
@@ -29,8 +34,6 @@ __all__ = [
     "normalization",
 ]
 
-#: Values of the ``precision`` parameter.
-PRECISIONS = ("auto", "float32", "bfloat16")
 #: How a CNN may resample its training images per epoch (``resample`` parameter).
 RESAMPLE_STRATEGIES = ("oversample", "undersample")
 #: How images whose channel count differs from the network's first layer are fed to
@@ -73,6 +76,8 @@ CNN_CONSTRAINTS: dict[str, list] = {
     # A torch.nn.Module or a factory (both callable), or "package.module:factory".
     "module": [callable, str, None],
     "weights": [str, os.PathLike, None],
+    # Settings of pretrain(); check_extra_params checks them.
+    "pretrain": [dict, None],
     "freeze_epochs": [_at_least(0)],
     "backbone_lr": [NumberInterval(Real, 0, None, closed="neither")],
     "normalize": [StrOptions(set(NORMALIZATIONS)), tuple, list, None],
@@ -124,8 +129,9 @@ def check_extra_params(est: Any) -> None:
     """What the constraints cannot say, checked on ``est``.
 
     SMOTE's refusal with its reason, the keys of an ``augment`` dict, the
-    ``"cuda:<index>"`` device spelling and the spelling of a ``module`` string
-    (``normalize`` is checked against the channels in ``fit``).
+    ``"cuda:<index>"`` device spelling, the spelling of a ``module`` string and
+    the ``pretrain`` settings (``normalize`` is checked against the channels in
+    ``fit``).
     """
     if est.resample == "smote":
         raise ValueError(
@@ -145,6 +151,10 @@ def check_extra_params(est: Any) -> None:
             )
     if not _DEVICE.fullmatch(est.device):
         raise invalid(est, "device", "'auto', 'cpu', 'cuda' or 'cuda:<index>'")
+    if est.pretrain is not None:
+        from featcls.models._pretrain_params import resolve_settings
+
+        resolve_settings(est.pretrain, f"{type(est).__name__}(pretrain=...)")
     if isinstance(est.module, str) and not _MODULE_SPEC.fullmatch(est.module):
         raise invalid(
             est,

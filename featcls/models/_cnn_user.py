@@ -109,6 +109,14 @@ def _seed_dropouts(net: nn.Module) -> None:
             replace_module(net, name, SeededDropout(m.p))
 
 
+def _pretrained_channels(weights) -> int | None:
+    """The input channels a backbone file of ``pretrain`` was trained on, or None."""
+    from featcls._nets._pretrained import read_backbone
+
+    backbone = read_backbone(weights)
+    return None if backbone is None else int(backbone.info["in_channels"])
+
+
 def build_user_network(
     module: Any,
     *,
@@ -161,6 +169,14 @@ def build_user_network(
     head = _find_head(raw)
     conv = first_conv(raw)
     report = None
+    if (
+        weights is not None
+        and conv is not None
+        and conv[1].in_channels != in_channels
+        and adapt_channels == "sum"
+        and _pretrained_channels(weights) == in_channels
+    ):  # a backbone pretrained on the adapted network: adapt, then load
+        adapt_first_conv(raw, in_channels)
     if weights is not None:
         report = load_weights(
             raw, weights, head=head, first_conv=None if conv is None else conv[0]

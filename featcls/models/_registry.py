@@ -546,6 +546,15 @@ def _describe_cnn(p: Mapping[str, Any]) -> str:
     )
     if weights is None and str(p.get("module")).startswith("timm:"):
         start = "fine-tuned from timm's pretrained weights"
+    if p.get("pretrain") is not None:
+        from featcls.models._pretrain_params import METHOD_NAMES
+
+        method = str(p["pretrain"].get("method", "vicreg"))
+        method = METHOD_NAMES.get(method, method)
+        start = (
+            f"pretrained without labels ({method}) on its training images, then "
+            + start.replace("trained from scratch", "trained")
+        )
     return (
         f"{network} {start} ({p['input_size']} px{_input_variant(p)}, up to "
         f"{p['max_epochs']} epochs)"

@@ -26,6 +26,7 @@ from featcls.report._performance import (
     pairwise_section,
     per_class_section,
 )
+from featcls.report._pretraining import pretraining_section
 from featcls.report._provenance import (
     dataset_section,
     environment_section,
@@ -62,6 +63,12 @@ SECTIONS = (
         "Decisions and answers per group",
         "decisions.html",
         decisions_section,
+    ),
+    Section(
+        "pretraining",
+        "Self-supervised pretraining",
+        "pretraining.html",
+        pretraining_section,
     ),
     Section("learning", "Learning curves", "learning.html", learning_section),
     Section("cost", "Cost and quality", "cost.html", cost_section),

@@ -243,3 +243,14 @@ def test_grouped_comparisons_checkpoint(table, tmp_path):
             checkpoint=tmp_path / "ckpt",
         )
     assert _fits(log) == 4 * 4  # the second run refitted nothing
+
+
+def test_a_file_parameter_is_described_by_its_content(tmp_path):
+    weights = tmp_path / "w.pt"
+    weights.write_bytes(b"first")
+    first = describe_config({"weights": str(weights)})
+    weights.write_bytes(b"other")  # replaced at the same path
+    assert describe_config({"weights": str(weights)}) != first
+    assert describe_config({"weights": weights}) == describe_config(
+        {"weights": str(weights)}
+    )

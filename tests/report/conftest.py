@@ -26,7 +26,8 @@ def section_titles(result: ComparisonResult) -> list[str]:
     analyses" only when the result carries supplementary tables, "Learning curves"
     only when it has learning curves, "Cost and quality" only when a model
     produced predictions, "Decisions and answers per group" only with a threshold
-    rule or groups to answer, and "Confusion matrices" not for multi-label results."""
+    rule or groups to answer, "Self-supervised pretraining" only when a network was
+    pretrained by featcls, and "Confusion matrices" not for multi-label results."""
     predicted = any(r.error is None for r in result.records)
     settings = result.settings
     optional = {
@@ -36,6 +37,8 @@ def section_titles(result: ComparisonResult) -> list[str]:
         "decisions": settings.get("threshold") is not None
         or settings.get("aggregate_by") is not None,
         "confusion": not result.multilabel,
+        "pretraining": bool(settings.get("pretrained_on"))
+        or settings.get("pretrain") is not None,
     }
     return [s.title for s in SECTIONS if optional.get(s.id, True)]
 
