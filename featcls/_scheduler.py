@@ -2,8 +2,9 @@
 
 featcls parallelises two things: feature extraction over chunks of images and
 the (model × repeat × fold) fits of a comparison, as joblib tasks
-(:func:`run_unordered`). Inside :func:`use_scheduler` those tasks are futures of
-a ``dask.distributed`` cluster instead of local processes — an existing one
+(:func:`run_unordered`; :func:`run_ordered` streams results in task order with
+few tasks ahead). Inside :func:`use_scheduler` those tasks are futures of a
+``dask.distributed`` cluster instead of local processes — an existing one
 (``"tcp://host:8786"``) or a ``LocalCluster`` started for the purpose
 (``"local:4"``). Dask schedules the tasks, moves their inputs and
 results, and reschedules the tasks of a worker that dies; featcls writes no
@@ -18,13 +19,32 @@ are put back in task order.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import re
-from collections.abc import Iterator
+import sys
+import warnings
+from collections.abc import Iterable, Iterator
 
-__all__ = ["active", "parse_scheduler", "run_unordered", "use_scheduler"]
+__all__ = [
+    "active",
+    "parse_scheduler",
+    "run_ordered",
+    "run_unordered",
+    "use_scheduler",
+]
 
 _ACTIVE: list[str] = []
+
+#: Dask settings of the clusters featcls starts (``local:N``), so that memory does
+#: not grow with the number of tasks: Dask keeps its last 1,000 messages on every
+#: connection (each with its task's arguments) and every worker keeps an hour of
+#: one-second profiles of its thread (tens of KB each), for the dashboard, which
+#: such a cluster does not show anyway. Clusters of the user's own keep theirs.
+_LOCAL_CLUSTER_CONFIG = {
+    "distributed.admin.low-level-log-length": 50,
+    "distributed.worker.profile.enabled": False,
+}
 
 
 def parse_scheduler(spec: str) -> tuple[str, str | int]:
@@ -95,15 +115,19 @@ def use_scheduler(spec: str | None) -> Iterator[object | None]:
         ) from exc
     with contextlib.ExitStack() as stack:
         if kind == "local":
-            cluster = stack.enter_context(
-                LocalCluster(
-                    n_workers=int(value),
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=":0",  # any free port, never a clash
+            import dask
+
+            # Set while the cluster and client are made, which read them.
+            with dask.config.set(_LOCAL_CLUSTER_CONFIG):
+                cluster = stack.enter_context(
+                    LocalCluster(
+                        n_workers=int(value),
+                        threads_per_worker=1,
+                        processes=True,
+                        dashboard_address=":0",  # any free port, never a clash
+                    )
                 )
-            )
-            client = stack.enter_context(Client(cluster))
+                client = stack.enter_context(Client(cluster))
         else:
             try:
                 client = stack.enter_context(Client(str(value), timeout="20s"))
@@ -141,3 +165,64 @@ def run_unordered(tasks, n_jobs: int | None) -> Iterator:
     for future in as_completed(futures):
         yield future.result()
         future.release()
+
+
+def run_ordered(tasks: Iterable, n_jobs: int | None, window: int | None = None):
+    """Results of joblib ``delayed`` tasks in task order, a few tasks ahead at most.
+
+    ``tasks`` may be a lazy iterable: it is read only as far as ``window`` tasks
+    ahead of the results taken, so that a long stream of tasks is never held at
+    once. Locally, joblib's processes with ``pre_dispatch=window`` (default
+    ``2 * n_jobs``): at most ``window`` tasks are running or waiting for a worker,
+    and a result is handed over in order as soon as the results before it are
+    (those that finish early wait, which takes memory only while an earlier task
+    is slower). On a cluster, at most ``window`` futures (default twice the
+    cluster's threads) are submitted and not yet taken. Closing the generator
+    early cancels what has not run.
+    """
+    if not _ACTIVE:
+        from joblib import Parallel
+
+        results = Parallel(
+            n_jobs=n_jobs,
+            return_as="generator",
+            pre_dispatch=window or "2*n_jobs",
+            batch_size=1,
+        )(tasks)
+        try:
+            yield from results
+        finally:
+            # Stop the tasks still running now rather than when the generator is
+            # collected; that their results go unused after an error is the point.
+            # (An abandoned stream closed at exit has nothing left to stop.)
+            if not sys.is_finalizing():
+                with warnings.catch_warnings():
+                    warnings.filterwarnings(
+                        "ignore", "[0-9]+ tasks have been successfully"
+                    )
+                    results.close()
+        return
+    from distributed import get_client
+
+    client = get_client()
+    if window is None:
+        window = max(2, 2 * sum(client.nthreads().values()))
+    pending: collections.deque = collections.deque()
+    todo = iter(tasks)
+    try:
+        for func, args, kwargs in todo:
+            pending.append(client.submit(func, *args, pure=False, **kwargs))
+            if len(pending) >= window:
+                yield _take(pending.popleft())
+        while pending:
+            yield _take(pending.popleft())
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+def _take(future):
+    """The result of a future, then let the cluster forget it."""
+    result = future.result()
+    future.release()
+    return result

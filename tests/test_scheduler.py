@@ -1,15 +1,17 @@
 """Extraction and comparison on a 2-worker Dask LocalCluster give local results."""
 
 import os
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
+from joblib import delayed
 from sklearn.base import BaseEstimator, ClassifierMixin
 from typer.testing import CliRunner
 
 from featcls import FeatureExtractor, load_builtin
-from featcls._scheduler import active, parse_scheduler, use_scheduler
+from featcls._scheduler import active, parse_scheduler, run_ordered, use_scheduler
 from featcls.cli import app
 from featcls.evaluation import compare
 
@@ -66,6 +68,37 @@ def test_scheduler_specs():
         with pytest.raises(ValueError, match="local:N"):
             parse_scheduler(bad)
     assert not active()
+
+
+def slow_square(x: int) -> int:
+    """``x * x``, the first tasks slowest: they finish out of order."""
+    time.sleep(0.02 * max(0, 4 - x))
+    return x * x
+
+
+def _counted_tasks(n: int, pulled: list):
+    for x in range(n):
+        pulled.append(x)
+        yield delayed(slow_square)(x)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_run_ordered_hands_results_over_in_task_order(n_jobs):
+    pulled = []
+    results = run_ordered(_counted_tasks(12, pulled), n_jobs)
+    assert next(results) == 0
+    if n_jobs == 1:
+        assert pulled == [0]  # the tasks are read as the results are taken
+    assert [*results] == [x * x for x in range(1, 12)]
+
+
+def test_run_ordered_submits_at_most_a_window_to_the_cluster(cluster):
+    pulled = []
+    results = run_ordered(_counted_tasks(20, pulled), None, window=3)
+    assert next(results) == 0
+    assert len(pulled) == 3  # three futures ahead of the results taken, no more
+    assert next(results) == 1 and len(pulled) == 4
+    assert [*results] == [x * x for x in range(2, 20)]
 
 
 def test_features_on_the_cluster_are_the_local_bytes(data, cluster):

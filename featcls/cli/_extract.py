@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Annotated
@@ -122,8 +123,8 @@ def extract(
     def work():
         import pandas as pd
 
-        from featcls._files import atomic_path
         from featcls._scheduler import use_scheduler
+        from featcls.cli._table import write_frames
         from featcls.data import ChannelFiles
         from featcls.features import FeatureExtractor
 
@@ -141,30 +142,35 @@ def extract(
             cache_dir=cache_dir or checkpoint.features,
             progress=progress,
         )
-        with use_scheduler(scheduler):
-            table = fx.fit(ds.X).extract(ds.X)
         images = ds.X["image"]
-        paths = [
-            p if isinstance(p, (str, ChannelFiles)) else f"{ds.name}:{i}"
-            for i, p in zip(range(len(images)), images, strict=True)
-        ]
-        paths = [str(p) for p in paths]  # one file per channel: a short label
-        front = pd.DataFrame({"path": paths}, index=table.index)
-        if ds.y is not None:
-            front["label"] = ds.y
-        if ds.groups is not None:
-            front["group"] = ds.groups
-        result = pd.concat([front, table], axis=1)
-        with atomic_path(out) as part:  # a killed run leaves no half-written table
-            if out.suffix.lower() == ".csv":
-                result.to_csv(part, index=False)
-            else:
-                result.to_parquet(part, index=False)
+
+        def rows():
+            """The output a chunk at a time: path, label, group, then the features."""
+            at = 0
+            for table in fx.iter_extract(ds.X):
+                stop = at + len(table)
+                paths = [
+                    str(p if isinstance(p, (str, ChannelFiles)) else f"{ds.name}:{i}")
+                    for i, p in zip(range(at, stop), images.iloc[at:stop], strict=True)
+                ]  # one file per channel: a short label
+                front = pd.DataFrame({"path": paths}, index=table.index)
+                if ds.y is not None:
+                    front["label"] = ds.y[at:stop]
+                if ds.groups is not None:
+                    front["group"] = ds.groups[at:stop]
+                yield pd.concat([front, table], axis=1)
+                at = stop
+
+        with use_scheduler(scheduler), contextlib.closing(rows()) as frames:
+            fx.fit(ds.X)
+            # Written as the chunks finish, under a temporary name renamed at the
+            # end: no table of every row is held, and a killed run leaves none.
+            n_rows = write_frames(out, frames)
         checkpoint.done()
         seconds = time.perf_counter() - start
         n_features = len(fx.get_feature_names_out())
         typer.echo(
-            f"{len(result)} images × {n_features} features → {out} ({seconds:.1f} s)",
+            f"{n_rows} images × {n_features} features → {out} ({seconds:.1f} s)",
             err=True,
         )
         echo_skipped(ds.skipped)

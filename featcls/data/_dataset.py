@@ -123,9 +123,10 @@ class Dataset:
                     f"Dataset {self.name!r}: y must hold one label per sample "
                     f"({n}); got shape {self.y.shape}."
                 )
+            present = np.unique(self.y).tolist()  # no string object per sample
             if not self.classes:
-                self.classes = sorted(set(self.y.tolist()))
-            missing = sorted(set(self.y.tolist()) - set(self.classes))
+                self.classes = present
+            missing = sorted(set(present) - set(self.classes))
             if missing:
                 raise ValueError(
                     f"Dataset {self.name!r}: labels {missing} are not in classes "

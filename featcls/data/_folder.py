@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -107,20 +108,69 @@ def _mask_index(mask_root: Path, extensions: tuple[str, ...]) -> dict[str, str]:
     return index
 
 
+class _Listed(Sequence):
+    """The samples of a folder as columns: image paths, mask paths, known problems.
+
+    A :class:`SampleFiles` is made only when one is asked for (to check it), so
+    that listing 100,000 images holds their paths and little more.
+    """
+
+    def __init__(self, with_masks: bool):
+        self.images: list[str] = []
+        self.masks: list[str | None] | None = [] if with_masks else None
+        self.problems: dict[int, str] = {}
+
+    def append(self, image: str, mask: str | None, problem: str | None) -> None:
+        if problem is not None:
+            self.problems[len(self.images)] = problem
+        self.images.append(image)
+        if self.masks is not None:
+            self.masks.append(mask)
+
+    def extend(self, other: _Listed) -> None:
+        self.problems.update({len(self) + i: p for i, p in other.problems.items()})
+        self.images += other.images
+        if self.masks is not None:
+            self.masks += other.masks
+
+    def without(self, bad: set[int]) -> _Listed:
+        """These samples less the positions in ``bad`` (the unusable ones)."""
+        if not bad:
+            return self
+        kept = _Listed(self.masks is not None)
+        for i in range(len(self)):
+            if i not in bad:
+                kept.append(*self._fields(i))
+        return kept
+
+    def _fields(self, i: int) -> tuple[str, str | None, str | None]:
+        mask = None if self.masks is None else self.masks[i]
+        return self.images[i], mask, self.problems.get(i)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> SampleFiles:
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        image, mask, problem = self._fields(i)
+        return SampleFiles(image=image, mask=mask, problem=problem)
+
+
 def _folder_samples(
     root: Path,
     class_name: str | None,
     extensions: tuple[str, ...],
     mask_root: Path | None,
     masks: dict[str, str] | None,
-) -> tuple[list[SampleFiles], list[str], list[tuple[str, str]]]:
+) -> tuple[_Listed, list[str], list[tuple[str, str]]]:
     """Samples of one class folder, their root-relative paths, and what was skipped.
 
     With ``class_name=None``, the samples of the whole root. What was skipped comes as
     ``(path, reason)``: directory links back into the data set and files that are not
     regular files (FIFOs, devices, sockets), which are never opened.
     """
-    samples, relpaths = [], []
+    samples, relpaths = _Listed(masks is not None), []
     folder = root if class_name is None else root / class_name
     where = "" if class_name is None else f" in class folder {class_name!r}"
     rels, skipped = _walk(folder, os.path.realpath(root))
@@ -156,9 +206,28 @@ def _folder_samples(
                     f"(or the same name with another extension among "
                     f"{', '.join(extensions)}). Add the mask."
                 )
-        samples.append(SampleFiles(image=image, mask=mask, problem=problem))
+        samples.append(image, mask, problem)
         relpaths.append(rel)
     return samples, relpaths, skipped
+
+
+def _without(items: list, bad: set[int]) -> list:
+    """``items`` less the positions in ``bad`` (the same list when there are none)."""
+    if not bad:
+        return items
+    return [item for i, item in enumerate(items) if i not in bad]
+
+
+def _sample_table(samples: _Listed, relpaths: list[str]) -> pd.DataFrame:
+    """The sample table of a folder: ``image``, ``mask`` (with masks), ``relpath``.
+
+    Built column by column from the samples' own strings (no copy of them).
+    """
+    X = pd.DataFrame({"image": pd.Series(samples.images, dtype=object)})
+    if samples.masks is not None:
+        X["mask"] = pd.Series(samples.masks, dtype=object)
+    X["relpath"] = pd.Series(relpaths, dtype=object)
+    return X
 
 
 def load_folder(
@@ -275,7 +344,7 @@ def load_folder(
             stacklevel=2,
         )
 
-    samples: list[SampleFiles] = []
+    samples = _Listed(mask_root is not None)
     relpaths: list[str] = []
     labels: list[str] = []
     for class_name in class_names:
@@ -292,7 +361,7 @@ def load_folder(
             if on_error == "raise":
                 raise SettingError(problem, " ", *SKIP_HINT)
             skipped.append((str(root / class_name), problem))
-        samples += class_samples
+        samples.extend(class_samples)
         relpaths += class_rel
         labels += [class_name] * len(class_samples)
 
@@ -301,19 +370,17 @@ def load_folder(
     )
     bad = {position for position, _ in failures}
     skipped += [(samples[p].image, str(problem)) for p, problem in failures]
-    keep = [i for i in range(len(samples)) if i not in bad]
+    samples, relpaths = samples.without(bad), _without(relpaths, bad)
+    y = np.asarray(_without(labels, bad), dtype=str)
+    del labels
     ledger = finish_skipping(
-        skipped, n_kept=len(keep), where=str(root), on_error=on_error
+        skipped, n_kept=len(samples), where=str(root), on_error=on_error
     )
-    X = pd.DataFrame(
-        {"image": pd.Series([samples[i].image for i in keep], dtype=object)}
-    )
-    if mask_root is not None:
-        X["mask"] = pd.Series([samples[i].mask for i in keep], dtype=object)
-    X["relpath"] = pd.Series([relpaths[i] for i in keep], dtype=object)
+    X = _sample_table(samples, relpaths)
+    del samples, relpaths  # a sample's strings live on in X only
     return Dataset(
         X=X,
-        y=np.asarray([labels[i] for i in keep], dtype=str),
+        y=y,
         groups=None,
         skipped=ledger,
         name=root.name,
@@ -374,19 +441,13 @@ def load_images(
         samples, validate=validate, on_error=on_error, n_jobs=n_jobs
     )
     bad = {position for position, _ in failures}
-    keep = [i for i in range(len(samples)) if i not in bad]
+    not_read += [(samples[p].image, str(e)) for p, e in failures]
+    samples, relpaths = samples.without(bad), _without(relpaths, bad)
     ledger = finish_skipping(
-        not_read + [(samples[p].image, str(e)) for p, e in failures],
-        n_kept=len(keep),
-        where=str(root),
-        on_error=on_error,
+        not_read, n_kept=len(samples), where=str(root), on_error=on_error
     )
-    X = pd.DataFrame(
-        {"image": pd.Series([samples[i].image for i in keep], dtype=object)}
-    )
-    if mask_root is not None:
-        X["mask"] = pd.Series([samples[i].mask for i in keep], dtype=object)
-    X["relpath"] = pd.Series([relpaths[i] for i in keep], dtype=object)
+    X = _sample_table(samples, relpaths)
+    del samples, relpaths  # a sample's strings live on in X only
     return Dataset(
         X=X,
         y=None,

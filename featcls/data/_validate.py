@@ -33,11 +33,12 @@ SKIP_HINT = (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class SampleFiles:
     """The files of one sample and any problem already known from listing them.
 
-    ``image`` is a path, or the files of the sample's named channels.
+    ``image`` is a path, or the files of the sample's named channels. (Slots: a
+    loader holds one per image at once.)
     """
 
     image: str | ChannelFiles

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from numbers import Integral, Real
 from pathlib import Path
@@ -19,15 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from joblib import delayed
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
-from tqdm.auto import tqdm
 
-from featcls._files import atomic_path
 from featcls._policies import MASK_POLICIES
-from featcls._scheduler import run_unordered
 from featcls._validation import NumberInterval
 from featcls.data import (
     CHANNEL_POLICIES,
@@ -48,6 +44,7 @@ from featcls.features._extract import (
     warn_all_nan,
     warn_notes,
 )
+from featcls.features._stream import DescriptorPart, RowPart, Samples, stream
 
 if TYPE_CHECKING:  # the families use the engine, so it only names their type
     from featcls.features._base import FeatureFamily
@@ -74,27 +71,6 @@ DESCRIPTOR_VERSION = 1
 BATCHED_VERSION = 1
 
 _FIXED_CHANNELS = {"gray": ("gray",), "rgb": ("r", "g", "b"), "hsv": ("h", "s", "v")}
-
-
-def _load_descriptors(path: Path, family: FeatureFamily) -> np.ndarray | None:
-    """Cached descriptors of one image, or None when absent or not what we wrote.
-
-    A damaged or foreign file in the cache is recomputed (and replaced), not
-    trusted and not an error.
-    """
-    if not path.is_file():
-        return None
-    try:
-        desc = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError):
-        return None
-    ok = (
-        desc.dtype == np.float16
-        and desc.ndim == 2
-        and desc.shape[1] == family.descriptor_dim
-        and np.isfinite(desc).all()
-    )
-    return desc if ok else None
 
 
 def _is_family(obj: Any) -> bool:
@@ -260,7 +236,7 @@ class Extraction(TransformerMixin, BaseEstimator):
         if stateful:
             samples = self._samples(table)
             for family in stateful:  # learned from these (training) images only
-                descriptors = self._descriptors(*samples, family)
+                descriptors = self._descriptors(samples, family)
                 family.fit_codebook([d.astype(np.float32) for d in descriptors])
         return self
 
@@ -336,6 +312,46 @@ class Extraction(TransformerMixin, BaseEstimator):
         frame.insert(0, "mask_source", sources)
         return frame
 
+    def iter_extract(self, X) -> Iterator[pd.DataFrame]:
+        """Like :meth:`extract`, as DataFrames of ``chunk_size`` rows, in input order.
+
+        Nothing holds every row: each frame is made when its samples are done
+        (computed a few chunks ahead, in parallel, or read from the cache a part
+        file at a time), so a table of any length streams in bounded memory.
+        Concatenated, the frames equal :meth:`extract`'s table. The warnings
+        about samples come once, after the last frame, as :meth:`extract`
+        raises them. Closing the generator early stops the chunks still running.
+
+        Parameters
+        ----------
+        X : sample table, array of images or list of paths
+            As for :meth:`transform`.
+
+        Yields
+        ------
+        frame : DataFrame
+            The next rows: the table's index, ``mask_source``, then one column
+            per feature.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from featcls import FeatureExtractor
+        >>> yy, xx = np.mgrid[:32, :32]
+        >>> disks = [(yy - 16) ** 2 + (xx - 16) ** 2 <= r * r for r in range(5, 10)]
+        >>> images = np.stack(disks).astype(np.uint8) * 200
+        >>> fx = FeatureExtractor(families=["shape"], chunk_size=2).fit(images)
+        >>> [len(frame) for frame in fx.iter_extract(images)]
+        [2, 2, 1]
+        """
+        check_is_fitted(self, "feature_names_out_")
+        table = as_sample_table(X)
+        names = list(self.feature_names_out_)
+        for start, stop, values, sources in self._blocks(table):
+            frame = pd.DataFrame(values, columns=names, index=table.index[start:stop])
+            frame.insert(0, "mask_source", sources)
+            yield frame
+
     def _layout(self) -> list[tuple[FeatureFamily, slice]]:
         """Each family and the slice of output columns it fills."""
         multi = self._channel_view()[0] != "gray"
@@ -351,53 +367,91 @@ class Extraction(TransformerMixin, BaseEstimator):
     def _extract(self, X) -> tuple[np.ndarray, list[str]]:
         check_is_fitted(self, "feature_names_out_")
         table = as_sample_table(X)
-        samples = self._samples(table)
-        images, masks = samples[0], samples[1]
-        values = np.full((len(images), len(self.feature_names_out_)), np.nan)
-        layout = self._layout()
-        plain = [(f, cols) for f, cols in layout if not (f.stateful or f.batched)]
-        sources = [_expected_source(self.mask, m) for m in masks]
-        self.n_computed_ = 0
-        if plain:
-            columns = np.concatenate([np.arange(len(values[0]))[c] for _, c in plain])
-            block, sources = self._extract_plain(*samples, [f for f, _ in plain])
-            values[:, columns] = block
-        for family, cols in layout:
-            if family.batched:
-                values[:, cols] = self._batched(*samples, family)
-            elif family.stateful:
-                descriptors = self._descriptors(*samples, family)
-                values[:, cols] = np.vstack(
-                    [family.encode(d.astype(np.float32)) for d in descriptors]
-                )
-                labels = samples[2]
-                warn_notes(
-                    {
-                        labels[i]: ["no_descriptors"]
-                        for i, d in enumerate(descriptors)
-                        if len(d) == 0
-                    }
-                )
-        warn_all_nan(values, list(self.feature_names_out_))
+        values = np.empty((len(table), len(self.feature_names_out_)))
+        sources: list[str] = []
+        for start, stop, block, block_sources in self._blocks(table):
+            values[start:stop] = block
+            sources += block_sources
         return values, sources
 
-    def _samples(self, table: pd.DataFrame) -> tuple[list, list, list, list | None]:
-        """Images, masks, names for messages and (with a cache) content keys.
+    def _blocks(self, table: pd.DataFrame):
+        """``(start, stop, values, mask sources)`` of each ``chunk_size`` samples.
+
+        In input order, from every part (the stateless families together, each
+        batched and each stateful family); the warnings about samples come after
+        the last block.
+        """
+        samples = self._samples(table)
+        width = len(self.feature_names_out_)
+        layout = self._layout()
+        plain = [(f, cols) for f, cols in layout if not (f.stateful or f.batched)]
+        # (part, the output columns it fills, the stateful family that encodes it)
+        fills: list[tuple[Any, Any, FeatureFamily | None]] = []
+        if plain:
+            columns = np.concatenate([np.arange(width)[c] for _, c in plain])
+            part = self._plain_part(samples, [f for f, _ in plain])
+            fills.append((part, columns, None))
+        for family, cols in layout:
+            if family.batched:
+                fills.append((self._batched_part(samples, family), cols, None))
+            elif family.stateful:
+                fills.append((self._descriptor_part(samples, family), cols, family))
+        parts = [part for part, _, _ in fills]
+        self.n_computed_ = max(p.n_computed for p in parts)  # misses, for diagnostics
+        all_nan, n_rows = np.ones(width, bool), 0
+        blocks = stream(
+            parts,
+            len(samples),
+            block=int(self.chunk_size),
+            chunk_size=int(self.chunk_size),
+            n_jobs=self.n_jobs,
+            progress=self.progress,
+        )
+        for start, stop, outputs in blocks:
+            values = np.empty((stop - start, width))
+            sources = [
+                _expected_source(self.mask, samples.mask(i)) for i in range(start, stop)
+            ]
+            for (part, cols, encoder), out in zip(fills, outputs, strict=True):
+                if encoder is not None:  # a stateful family's descriptors, encoded
+                    values[:, cols] = np.vstack(
+                        [encoder.encode(d.astype(np.float32)) for d in out]
+                    )
+                    for i, d in enumerate(out, start):
+                        if len(d) == 0:
+                            part.notes[samples.label(i)] = ["no_descriptors"]
+                elif part is parts[0] and plain:  # where the masks came from, too
+                    values[:, cols], sources = out
+                else:
+                    values[:, cols] = out[0]
+            all_nan &= np.isnan(values).all(axis=0)
+            n_rows += stop - start
+            yield start, stop, values, sources
+        self.n_computed_ = max(p.n_computed for p in parts)
+        for part in parts:  # one warning per kind of problem, as the rows did
+            warn_notes(part.notes)
+        names = list(self.feature_names_out_)
+        warn_all_nan(None, names, all_nan=all_nan, n_rows=n_rows)
+
+    def _samples(self, table: pd.DataFrame) -> Samples:
+        """The samples' sources and, with a cache, their content keys.
 
         The keys hash each file's bytes, so they are computed once per call and shared
-        by the Parquet rows and the descriptor cache.
+        by the Parquet rows and the descriptor cache; as 32 bytes a sample.
         """
-        images = table["image"].tolist()
-        masks = table["mask"].tolist() if "mask" in table else [None] * len(images)
-        labels = [_label(im, ix) for im, ix in zip(images, table.index, strict=True)]
+        # The columns' own arrays: no list of every sample is made.
+        images = table["image"].to_numpy()
+        masks = table["mask"].to_numpy() if "mask" in table else None
         keys = None
         if self.cache_dir is not None:
-            keys = [content_key(im, mk) for im, mk in zip(images, masks, strict=True)]
-        return images, masks, labels, keys
+            keys = np.empty(len(images), "S32")
+            for i, image in enumerate(images):
+                mask = None if masks is None else masks[i]
+                keys[i] = content_key(image, mask).encode()
+        return Samples(images, masks, table.index, keys, _label)
 
-    def _extract_plain(self, images, masks, labels, keys, families):
-        """Rows of the stateless families, from the Parquet cache where possible."""
-        n = len(images)
+    def _plain_part(self, samples: Samples, families) -> RowPart:
+        """The rows of the stateless families, from the Parquet cache where possible."""
         config = replace(self._config(), families=tuple(families))
         names = [
             name
@@ -406,42 +460,12 @@ class Extraction(TransformerMixin, BaseEstimator):
             )
             if family in families
         ]
-        values = np.full((n, len(names)), np.nan)
-        sources = [""] * n
-        notes: dict[str, list[str]] = {}
         cache = None
-        todo = list(range(n))
-        if keys is not None:
+        if samples.keys is not None:
             cache = FeatureCache(
                 self.cache_dir, self._cache_description(families), names
             )
-            hits = cache.load(set(keys))
-            todo = []
-            for i, key in enumerate(keys):
-                if key in hits:
-                    values[i], sources[i], found = hits[key]
-                    if found:
-                        notes[labels[i]] = found
-                else:
-                    todo.append(i)
-        self.n_computed_ = len(todo)  # for diagnostics: how many missed the cache
-        for done in self._run_chunks(
-            extract_chunk, todo, images, masks, config, "features"
-        ):
-            rows, done_keys, done_sources, done_notes = [], [], [], []
-            for i, row, source, sample_notes in done:
-                values[i], sources[i] = row, source
-                if sample_notes:
-                    notes[labels[i]] = sample_notes
-                if cache is not None:
-                    rows.append(row)
-                    done_keys.append(keys[i])
-                    done_sources.append(source)
-                    done_notes.append(sample_notes)
-            if cache is not None:
-                cache.store(done_keys, np.asarray(rows), done_sources, done_notes)
-        warn_notes(notes)
-        return values, sources
+        return RowPart(samples, extract_chunk, (config,), len(names), cache)
 
     def _column_families(self) -> list[FeatureFamily]:
         out = []
@@ -449,51 +473,18 @@ class Extraction(TransformerMixin, BaseEstimator):
             out += [family] * (cols.stop - cols.start)
         return out
 
-    def _run_chunks(
-        self, func, todo, images, masks, config, what, *args, in_process=False
-    ):
-        """Run ``func`` over chunks of the samples ``todo`` in parallel, as they finish.
-
-        Chunks carry positional indices, so duplicate table indices are harmless.
-        With ``in_process``, the chunks run one after another in this process (a
-        network on a GPU).
-        """
-        size = int(self.chunk_size)
-        chunks = [
-            [(i, images[i], masks[i]) for i in todo[s : s + size]]
-            for s in range(0, len(todo), size)
-        ]
-        show = self.progress
-        if show is None:
-            show = len(chunks) > 1 and sys.stderr.isatty()
-        n_jobs = 1 if len(chunks) <= 1 else self.n_jobs
-        with tqdm(
-            total=len(todo), unit="img", desc=what, disable=not show, file=sys.stderr
-        ) as bar:
-            if in_process:
-                results = (func(c, config, *args) for c in chunks)
-            else:
-                # Local processes, or a Dask cluster's workers (use_scheduler).
-                tasks = [delayed(func)(c, config, *args) for c in chunks]
-                results = run_unordered(tasks, n_jobs)
-            for result in results:
-                yield result
-                bar.update(len(result))
-
-    def _batched(self, images, masks, labels, keys, family) -> np.ndarray:
+    def _batched_part(self, samples: Samples, family) -> RowPart:
         """The columns of a family that runs a network over batches, cached.
 
         Its rows have a cache of their own, keyed by the images, the input
         variant and the family's :meth:`cache_params` (the network's
         fingerprint), so that another network, or adding hand-crafted families,
-        recomputes only what changed.
+        recomputes only what changed. On a GPU its chunks run in this process.
         """
         network = family.load()
         names = list(family.feature_names())
-        values = np.full((len(images), len(names)), np.nan)
-        notes: dict[str, list[str]] = {}
-        cache, todo = None, list(range(len(images)))
-        if keys is not None:
+        cache = None
+        if samples.keys is not None:
             select = self._channel_view()[1]
             description = {
                 "featcls_batched_version": BATCHED_VERSION,
@@ -507,47 +498,20 @@ class Extraction(TransformerMixin, BaseEstimator):
                 },
             }
             cache = FeatureCache(self.cache_dir, description, names)
-            hits = cache.load(set(keys))
-            todo = []
-            for i, key in enumerate(keys):
-                if key in hits:
-                    values[i], _, found = hits[key]
-                    if found:
-                        notes[labels[i]] = found
-                else:
-                    todo.append(i)
-        self.n_computed_ = max(getattr(self, "n_computed_", 0), len(todo))
-        for done in self._run_chunks(
+        return RowPart(
+            samples,
             batched_chunk,
-            todo,
-            images,
-            masks,
-            self._config(),
-            family.name,
-            family,
-            network,
+            (self._config(), family, network),
+            len(names),
+            cache,
+            source=lambda i: _expected_source(self.mask, samples.mask(i)),
             in_process=not network.device.startswith("cpu"),
-        ):
-            for i, row, sample_notes in done:
-                values[i] = row
-                if sample_notes:
-                    notes[labels[i]] = sample_notes
-            if cache is not None:
-                cache.store(
-                    [keys[i] for i, _, _ in done],
-                    np.asarray([row for _, row, _ in done]),
-                    [_expected_source(self.mask, masks[i]) for i, _, _ in done],
-                    [n for _, _, n in done],
-                )
-        warn_notes(notes)
-        return values
+        )
 
-    def _descriptors(self, images, masks, labels, keys, family) -> list[np.ndarray]:
-        """Local descriptors (float16) of every image for a stateful family, cached."""
-        n = len(images)
-        out: list[np.ndarray | None] = [None] * n
+    def _descriptor_part(self, samples: Samples, family) -> DescriptorPart:
+        """Local descriptors (float16) of a stateful family, cached one file each."""
         folder = None
-        if keys is not None:
+        if samples.keys is not None:
             description = {
                 "family": [family.name, family.get_params()],
                 **self._cache_description(()),
@@ -559,27 +523,29 @@ class Extraction(TransformerMixin, BaseEstimator):
                 json.dumps(description, sort_keys=True, default=str).encode()
             ).hexdigest()[:16]
             folder = Path(self.cache_dir) / f"descriptors-{digest}"
-            for i, key in enumerate(keys):
-                out[i] = _load_descriptors(folder / f"{key}.npy", family)
-        todo = [i for i in range(n) if out[i] is None]
-        self.n_computed_ = max(getattr(self, "n_computed_", 0), len(todo))
-        config = self._config()
-        for done in self._run_chunks(
+        return DescriptorPart(
+            samples,
             descriptor_chunk,
-            todo,
-            images,
-            masks,
-            config,
-            f"{family.name} descriptors",
-            family,
+            (self._config(), family),
+            family.descriptor_dim,
+            folder,
+        )
+
+    def _descriptors(self, samples: Samples, family) -> list[np.ndarray]:
+        """Local descriptors of every sample for a stateful family (to fit it)."""
+        part = self._descriptor_part(samples, family)
+        self.n_computed_ = max(getattr(self, "n_computed_", 0), part.n_computed)
+        out: list[np.ndarray] = []
+        for _, _, (descriptors,) in stream(
+            [part],
+            len(samples),
+            block=max(int(self.chunk_size), 1),
+            chunk_size=int(self.chunk_size),
+            n_jobs=self.n_jobs,
+            progress=self.progress,
+            desc=f"{family.name} descriptors",
         ):
-            for i, desc in done:
-                out[i] = desc.astype(np.float16)
-                if folder is not None:
-                    # A unique temporary name, renamed when complete: a killed run
-                    # leaves no half-written file, concurrent runs never clash.
-                    with atomic_path(folder / f"{keys[i]}.npy") as tmp:
-                        np.save(tmp, out[i])
+            out += descriptors
         return out
 
     def __sklearn_tags__(self):

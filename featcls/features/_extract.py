@@ -346,21 +346,30 @@ def warn_notes(notes_by_sample: dict[str, list[str]]) -> None:
         warnings.warn(warning, stacklevel=3)
 
 
-def warn_all_nan(values: np.ndarray, names: list[str]) -> None:
+def warn_all_nan(
+    values: np.ndarray | None,
+    names: list[str],
+    *,
+    all_nan: np.ndarray | None = None,
+    n_rows: int | None = None,
+) -> None:
     """One :class:`FeatureWarning` naming the features that are NaN in every row.
 
     Only for two rows or more: for a single image the per-sample warnings say it.
-    The warning's ``features`` attribute holds every such feature's name.
+    The warning's ``features`` attribute holds every such feature's name. Instead
+    of ``values``, a stream of rows gives ``all_nan`` (which columns were NaN in
+    every row) and ``n_rows``.
     """
-    if len(values) < 2:
+    if values is not None:
+        all_nan, n_rows = np.isnan(values).all(axis=0), len(values)
+    if n_rows < 2:
         return
-    all_nan = np.isnan(values).all(axis=0)
     dead = [name for name, nan in zip(names, all_nan, strict=True) if nan]
     if dead:
         shown = ", ".join(repr(n) for n in dead[:20])
         more = f" and {len(dead) - 20} more" if len(dead) > 20 else ""
         warning = FeatureWarning(
-            f"{len(dead)} feature(s) are NaN for every one of the {len(values)} "
+            f"{len(dead)} feature(s) are NaN for every one of the {n_rows} "
             f"samples, so they carry no information (the warnings above say why; "
             f"drop them or change the settings): {shown}{more}."
         )

@@ -59,6 +59,7 @@ class FeatureExtractor(Extraction):
     images in parallel with joblib and, with ``cache_dir``, every finished chunk is
     stored in a Parquet cache keyed by image content and configuration, so a re-run or
     a run resumed after being killed recomputes nothing already done.
+    :meth:`iter_extract` streams the table a chunk at a time, in bounded memory.
 
     Columns are named ``<family>__<feature>`` (``haralick__contrast_d1_mean``), with
     the channel in front of the feature for colour policies and named channels
@@ -97,7 +98,8 @@ class FeatureExtractor(Extraction):
     n_jobs : int, default=1
         Worker processes (joblib; -1 for all cores).
     chunk_size : int, default=32
-        Images per task; also the granularity of the cache.
+        Images per task; also the granularity of the cache and the rows of each
+        frame of :meth:`iter_extract`.
     cache_dir : path or None, default=None
         Folder of the on-disk feature cache.
     progress : bool or None, default=None

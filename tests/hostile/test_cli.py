@@ -470,15 +470,29 @@ def _dies_halfway(monkeypatch, cls, method: str) -> None:
     monkeypatch.setattr(cls, method, write_part_then_die)
 
 
-@pytest.mark.parametrize(
-    ("suffix", "method"), [(".csv", "to_csv"), (".parquet", "to_parquet")]
-)
+def _dies_after_the_first_row_group(monkeypatch) -> None:
+    """Make the Parquet writer die once it has begun the file (one row group in)."""
+    import pyarrow.parquet as pq
+
+    write_table = pq.ParquetWriter.write_table
+
+    def write_then_die(self, *args, **kwargs):
+        write_table(self, *args, **kwargs)
+        raise RuntimeError("killed while writing")
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", write_then_die)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_extract_killed_while_writing_leaves_the_old_table(
-    tmp_path, monkeypatch, suffix, method
+    tmp_path, monkeypatch, suffix
 ):
     root = _corpus(tmp_path / "d")
     out = _write(tmp_path / "out" / f"features{suffix}", b"the previous table")
-    _dies_halfway(monkeypatch, pd.DataFrame, method)
+    if suffix == ".csv":  # CSV lines are appended with to_csv, Parquet row groups
+        _dies_halfway(monkeypatch, pd.DataFrame, "to_csv")  # go through the writer
+    else:
+        _dies_after_the_first_row_group(monkeypatch)
     result = runner.invoke(
         app, ["extract", "--data", str(root), "--features", "shape", "-o", str(out)]
     )
