@@ -60,6 +60,18 @@ def test_compare_writes_report_results_and_prints_leaderboard(compared):
     assert len(folds) == 6
 
 
+def test_the_recorded_command_keeps_a_given_default_that_matters(tmp_path):
+    # --channels gray given makes the CNNs take the grey image: the recorded
+    # command must say so, although "gray" is the option's default.
+    out = tmp_path / "out"
+    args = ["compare", *SMALL, "--models", "logreg", "--channels", "gray"]
+    result = runner.invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    command = ComparisonResult.from_json(out / "results.json").command
+    assert " --channels gray " in f"{command} "
+    assert "--mask" not in command  # other defaults stay out
+
+
 def test_report_rerenders_without_refitting(compared, tmp_path):
     out, _ = compared
     target = tmp_path / "again.html"

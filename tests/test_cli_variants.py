@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from featcls.cli import app
 from featcls.data import load_folder, load_images
 from featcls.evaluation import ComparisonResult
-from featcls.exceptions import FeatureWarning
+from featcls.exceptions import DataWarning, FeatureWarning
 from featcls.features import FeatureExtractor
 from featcls.models import load_model
 
@@ -154,8 +154,10 @@ def test_a_feature_model_keeps_its_variant_from_train_to_predict(grey, tmp_path)
         app, ["predict", str(model), "--data", grey[1], "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
+    assert "fitted on the table's own object masks" in result.output
     images = load_images(grey[1])
-    expected = pipe.predict_proba(images.X)
+    with pytest.warns(DataWarning, match="fitted on the table's own object masks"):
+        expected = pipe.predict_proba(images.X)
     got = pd.read_csv(out).filter(like="p_").to_numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-12)
 
@@ -179,13 +181,16 @@ def test_a_cnn_keeps_its_variant_from_train_to_predict(colour, tmp_path):
     assert (params["crop"], params["mask_out"]) == (True, True)
     assert payload["fitted"]["n_channels"] == 1
     out = tmp_path / "pred.csv"
-    # No mask at prediction: the automatic mask stands in, as for the features.
+    # No mask at prediction: the automatic mask stands in, as for the features,
+    # and the user is told that the model was fitted on the given masks.
     result = runner.invoke(
         app, ["predict", str(model), "--data", colour[1], "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
+    assert "fitted on the table's own object masks" in result.output
     cnn, _ = load_model(model)
-    expected = cnn.predict_proba(load_images(colour[1]).X)
+    with pytest.warns(DataWarning, match="fitted on the table's own object masks"):
+        expected = cnn.predict_proba(load_images(colour[1]).X)
     got = pd.read_csv(out).filter(like="p_").to_numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-6)
 

@@ -133,6 +133,14 @@ class Backbone:
         The torch device the network runs on.
     source : str
         What the network was loaded from, for messages.
+    variant : dict or None
+        How the images it was trained on were prepared (``channels``, ``crop``,
+        ``margin``, ``mask_out``), for a featcls model file or pretrained backbone;
+        None for any other network. Its channel policy is applied to the prepared
+        images; the rest must match the extractor's settings.
+    channel_names : tuple of str or None
+        The named channels of a model fitted on samples of one file per channel,
+        in the order the network takes them.
     """
 
     net: Pooled
@@ -144,6 +152,8 @@ class Backbone:
     sha256: str
     device: str
     source: str
+    variant: dict | None = None
+    channel_names: tuple[str, ...] | None = None
     _adapted: dict = field(default_factory=dict, repr=False)
 
     def _network_for(self, channels: int) -> tuple[nn.Module, np.ndarray | None, Any]:
@@ -258,13 +268,29 @@ def _model_file(path: Path) -> dict | None:
     return None
 
 
-def _stem_channels(path: Path) -> int:
-    """Input channels of a state dict's first convolution (its first 4-D tensor).
+def _stem_channels(path: Path, module: Any, architecture: str) -> int:
+    """Input channels of the weights of the network's first convolution.
 
-    State dicts list their tensors in the order the layers were built, so the first
-    kernel is the stem's; 3 when the file has no convolution.
+    The network is ``module`` or, without it, the built-in ``architecture``; its
+    first convolution is found by name in the network built for three channels
+    (a ``.safetensors`` file lists its tensors sorted by name, not in the order
+    the layers are applied); its kernel is looked up in the file, wrapper
+    prefixes (``module.``, ``backbone.`` …) allowed. Without a match, the file's
+    first 4-D tensor; 3 when the file has no convolution.
     """
-    for tensor in read_state_dict(path).values():
+    state = read_state_dict(path)
+    probe = (
+        build_network(architecture, 3, 2)
+        if module is None
+        else raw_network(module, 3, 2, pretrained=False, seed=0)
+    )
+    conv = first_conv(probe)
+    if conv is not None:
+        key = f"{conv[0]}.weight"
+        for name, tensor in state.items():
+            if tensor.ndim == 4 and (name == key or name.endswith(f".{key}")):
+                return int(tensor.shape[1])
+    for tensor in state.values():
         if tensor.ndim == 4:
             return int(tensor.shape[1])
     return 3
@@ -322,7 +348,15 @@ def _from_model_file(payload: dict, path: Path, module: Any):
         np.asarray(fitted["channel_std"], np.float32),
     )
     size = int(params.get("input_size", BUILTIN_INPUT_SIZE))
-    return net, call, int(fitted["n_channels"]), size, stats
+    variant = {
+        "channels": params.get("channels"),
+        "crop": bool(params.get("crop", False)),
+        "margin": float(params.get("margin", 0.0)),
+        "mask_out": bool(params.get("mask_out", False)),
+    }
+    names = fitted.get("channel_names")
+    names = None if names is None else tuple(names)
+    return net, call, int(fitted["n_channels"]), size, stats, variant, names
 
 
 def _from_state_dict(module, weights, architecture: str, owner: str):
@@ -332,7 +366,7 @@ def _from_state_dict(module, weights, architecture: str, owner: str):
         conv = first_conv(module)
         channels = 3 if conv is None else conv[1].in_channels
     else:  # a factory is built for the channels of the weights' first kernels
-        channels = 3 if path is None else _stem_channels(path)
+        channels = 3 if path is None else _stem_channels(path, module, architecture)
     if module is None:
         net, head, call = build_network(architecture, channels, 2), "head", "embed"
     else:
@@ -402,7 +436,9 @@ def _check_layer(net: nn.Module, layer: str | None) -> None:
         )
 
 
-def _fingerprint(net: Pooled, channels: int, size: int, mean, std) -> str:
+def _fingerprint(
+    net: Pooled, channels: int, size: int, mean, std, variant=None, names=None
+) -> str:
     digest = hashlib.sha256()
     inner = type(net.net)
     about = {
@@ -414,6 +450,16 @@ def _fingerprint(net: Pooled, channels: int, size: int, mean, std) -> str:
         "mean": None if mean is None else [float(v) for v in mean],
         "std": None if std is None else [float(v) for v in std],
     }
+    if names is not None or (
+        variant is not None
+        and (
+            variant.get("channels") is not None
+            or variant["crop"]
+            or variant["mask_out"]
+        )
+    ):  # only what changes the input: other fingerprints stay as they were
+        about["variant"] = variant
+        about["channel_names"] = None if names is None else list(names)
     digest.update(json.dumps(about, sort_keys=True).encode())
     for name, tensor in net.state_dict().items():
         t = tensor.detach().cpu().contiguous()
@@ -470,9 +516,11 @@ def load_backbone(
         raise FileNotFoundError(f"No weights file at '{path}'.")
     payload = None if path is None else _model_file(path)
     pretrained = None if path is None or payload is not None else read_backbone(path)
-    stats = None
+    stats = variant = names = None
     if payload is not None:
-        net, call, channels, size, stats = _from_model_file(payload, path, module)
+        net, call, channels, size, stats, variant, names = _from_model_file(
+            payload, path, module
+        )
         source = f"model file '{path}'"
     elif pretrained is not None:
         net, call = pretrained.network(module)
@@ -482,6 +530,7 @@ def load_backbone(
             np.asarray(info["channel_mean"], np.float32),
             np.asarray(info["channel_std"], np.float32),
         )
+        variant = info.get("variant")
         source = f"pretrained backbone '{path}'"
     else:
         net, call, channels = _from_state_dict(module, path, architecture, owner)
@@ -512,7 +561,9 @@ def load_backbone(
         mean=mean,
         std=std,
         dim=int(dim),
-        sha256=_fingerprint(pooled, channels, size, mean, std),
+        sha256=_fingerprint(pooled, channels, size, mean, std, variant, names),
         device=str(resolved),
         source=source or f"module {type(net).__name__}",
+        variant=None if variant is None else dict(variant),
+        channel_names=names,
     )

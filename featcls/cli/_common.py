@@ -90,11 +90,17 @@ def warnings_as_lines():
         yield
 
 
+#: Options whose being given changes the run even at the default value.
+GIVEN_MATTERS = frozenset({"channels"})
+
+
 def command_line(ctx: typer.Context, values: dict) -> str:
     """The command that reproduces this run: every setting that is not the default.
 
     Built from the resolved values (so settings read from --config appear
-    explicitly), not from ``sys.argv``.
+    explicitly), not from ``sys.argv``. An option whose being given matters even
+    at its default value (--channels gray: the CNNs then take the grey image
+    instead of every channel) is kept when it was given.
     """
     import shlex
 
@@ -103,6 +109,10 @@ def command_line(ctx: typer.Context, values: dict) -> str:
         if param.name in ("config", "progress") or not param.opts:
             continue
         value = values.get(param.name)
+        source = ctx.get_parameter_source(param.name)
+        if param.name in GIVEN_MATTERS and getattr(source, "name", "") == "COMMANDLINE":
+            parts += [param.opts[0], str(getattr(value, "value", value))]
+            continue
         if isinstance(value, Enum):
             value = value.value
         default = (

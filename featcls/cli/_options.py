@@ -341,10 +341,14 @@ EmbeddingArchitecture = _choices("EmbeddingArchitecture", ARCHITECTURES)
 
 
 def _embedding_weights_file(value: Path | None) -> Path | None:
-    """``--embedding-weights``: stop with one line unless it is a file."""
+    """``--embedding-weights``: stop with one line unless it is a file.
+
+    Resolved to an absolute path, so that a saved model finds it again from
+    another working directory.
+    """
     if value is not None and not value.is_file():
         fail(f"--embedding-weights '{value}' is not a file.")
-    return value
+    return None if value is None else value.resolve()
 
 
 def _embedding_module_spec(value: str | None) -> str | None:

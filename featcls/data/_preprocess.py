@@ -75,7 +75,9 @@ def _resize_mask(mask: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
     h, w = hw
     if mask.shape == (h, w):
         return mask
-    out = cv2.resize(mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+    out = cv2.resize(
+        mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST_EXACT
+    )
     return out.astype(bool)
 
 

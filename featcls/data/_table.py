@@ -104,6 +104,26 @@ def as_sample_table(X: Any) -> pd.DataFrame:
     return pd.DataFrame({"image": object_column(items)})
 
 
+def has_masks(table: pd.DataFrame) -> bool:
+    """Whether any sample of ``table`` has a mask of its own (not a missing one)."""
+    if "mask" not in table.columns:
+        return False
+    return any(
+        m is not None and not (isinstance(m, float) and np.isnan(m))
+        for m in table["mask"].tolist()
+    )
+
+
+def masks_missing_message(owner: str) -> str:
+    """The warning for a table without masks given to a model fitted with them."""
+    return (
+        f"{owner} was fitted on the table's own object masks, but these samples "
+        "have none, so automatic masks are used: its inputs differ from those it "
+        "learned from. Give these samples their masks (--masks DIR, or a 'mask' "
+        "column)."
+    )
+
+
 def select_channels(X: Any, channels: Any) -> pd.DataFrame:
     """A channel view of a sample table: the named channels of every sample.
 

@@ -106,6 +106,16 @@ class EmbeddingFeatures(FeatureFamily):
     otherwise; an empty mask where ``crop`` or ``mask_out`` needs one gives NaN
     and a :class:`~featcls.exceptions.FeatureWarning` naming the sample.
 
+    **A network's own input.** A featcls model file or a backbone of
+    ``featcls pretrain`` records how its images were prepared: its channel
+    policy (``channels="hsv"`` …) and named channels are applied here, in its
+    order, and an image of such a variant is resized to ``input_size`` as it is
+    prepared, before the channel policy, on the uint8 scale, as the CNN saw it.
+    Its ``crop``, ``margin`` and ``mask_out`` must be the extractor's: other
+    settings are refused at ``fit`` with the ones to give (``--crop --margin M
+    --mask-out``), so the features never silently differ from the model's own
+    embedding.
+
     **Computation.** In eval mode, without augmentation, in float32, through the
     network in batches of exactly ``batch_size`` images (the last one padded), so
     an image's embedding does not depend on the images batched with it: a

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import replace
 from numbers import Integral, Real
@@ -34,6 +35,8 @@ from featcls.data import (
     to_float,
 )
 from featcls.data._channels import channel_view, parse_channels
+from featcls.data._table import has_masks, masks_missing_message
+from featcls.exceptions import DataWarning
 from featcls.features._cache import FeatureCache, content_key
 from featcls.features._extract import (
     ExtractionConfig,
@@ -64,7 +67,9 @@ def _expected_source(policy: str, mask: Any) -> str:
 #: 3: exact distances (no cv2.magnitude), exact LBP ties, dot products without BLAS.
 #: 4: the automatic mask of named-channel samples under crop/mask_out is made from
 #: the channels' mean, as without cropping.
-FEATURE_VERSION = 4
+#: 5: masks resized with a ``size`` are sampled at pixel centres
+#: (``INTER_NEAREST_EXACT``), as the image is, not shifted by half a pixel.
+FEATURE_VERSION = 5
 #: The same for the local descriptors of stateful families.
 DESCRIPTOR_VERSION = 1
 #: The same for the rows of batched families (a network's embeddings).
@@ -221,6 +226,13 @@ class Extraction(TransformerMixin, BaseEstimator):
         ignored.
         """
         self._validate_params()
+        if self.mask == "full" and (self.crop or self.mask_out):
+            raise ValueError(
+                f"{type(self).__name__}(mask='full') takes the whole image as the "
+                "object, so there is nothing to crop to or mask out: use mask='auto' "
+                "(the table's masks, else automatic ones) with crop/mask_out, or drop "
+                "crop/mask_out (--mask full without --crop/--mask-out)."
+            )
         self.families_ = self._resolve()
         table = as_sample_table(X)
         if len(table) == 0:
@@ -228,9 +240,10 @@ class Extraction(TransformerMixin, BaseEstimator):
                 f"Cannot fit {type(self).__name__} on an empty sample table."
             )
         self.channel_names_ = self._fit_channel_names(table)
+        self.masks_fitted_ = self.mask == "auto" and has_masks(table)
         for family in self.families_:
             if family.batched:  # its network, loaded once: its width names columns
-                family.load()
+                self._check_network_input(family.load())
         self.feature_names_out_ = np.asarray(self._names(), dtype=object)
         stateful = [f for f in self.families_ if f.stateful]
         if stateful:
@@ -239,6 +252,41 @@ class Extraction(TransformerMixin, BaseEstimator):
                 descriptors = self._descriptors(samples, family)
                 family.fit_codebook([d.astype(np.float32) for d in descriptors])
         return self
+
+    def _check_network_input(self, network) -> None:
+        """Refuse to prepare images otherwise than the network was trained on.
+
+        A featcls model file or pretrained backbone records how its images were
+        cropped and masked out; other settings would give it images it never saw,
+        and features that differ from the model's own embedding without a word.
+        """
+        variant = getattr(network, "variant", None)
+        if not variant:
+            return
+        theirs = (bool(variant["crop"]), bool(variant["mask_out"]))
+        ours = (bool(self.crop), bool(self.mask_out))
+        margins = float(variant["margin"]), float(self.margin)
+        if ours == theirs and (not theirs[0] or margins[0] == margins[1]):
+            return
+
+        def described(crop, margin, mask_out):
+            return (
+                f"crop={crop}"
+                + (f", margin={margin}" if crop else "")
+                + (f", mask_out={mask_out}")
+            )
+
+        flags = [f"--crop --margin {margins[0]}"] if theirs[0] else []
+        flags += ["--mask-out"] if theirs[1] else []
+        raise ValueError(
+            f"The 'embedding' network ({network.source}) was trained on images "
+            f"prepared with {described(theirs[0], margins[0], theirs[1])}, but "
+            f"{type(self).__name__} prepares them with "
+            f"{described(ours[0], margins[1], ours[1])}. Give the extractor the "
+            "network's settings (on the command line: "
+            f"{' '.join(flags) or 'no --crop and no --mask-out'}) so that the "
+            "features see the images the network saw."
+        )
 
     def _names(self) -> list[str]:
         # Per-channel families carry the channel in their names, except on the
@@ -381,6 +429,10 @@ class Extraction(TransformerMixin, BaseEstimator):
         batched and each stateful family); the warnings about samples come after
         the last block.
         """
+        if getattr(self, "masks_fitted_", False) and not has_masks(table):
+            warnings.warn(
+                masks_missing_message(type(self).__name__), DataWarning, stacklevel=4
+            )
         samples = self._samples(table)
         width = len(self.feature_names_out_)
         layout = self._layout()

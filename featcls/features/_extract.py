@@ -126,6 +126,12 @@ def prepare_source(
     read; its channels keep their names. The sample's mask is read only for
     ``mask="auto"``.
     """
+    image, mask, names = _decode(image_src, mask_src, config, name)
+    return _prepare(image, mask, names, config), names
+
+
+def _decode(image_src: Any, mask_src: Any, config: ExtractionConfig, name: str):
+    """The sample's image (through the channel view), its mask or None, and names."""
     if config.select is not None:
         image_src = channel_view(image_src, config.select, name)
     names = image_src.names if isinstance(image_src, ChannelFiles) else None
@@ -145,9 +151,13 @@ def prepare_source(
             name=None if not isinstance(mask_src, np.ndarray) else f"mask of {name}",
             shape=image.shape[:2],
         )
+    return image, mask, names
+
+
+def _prepare(image, mask, names, config: ExtractionConfig) -> PreparedSample:
     # The input variant, as the CNN prepares it too. An empty mask needs no warning
     # here: the sample's features are NaN and its "empty_mask" note says why.
-    prepared = prepare_sample(
+    return prepare_sample(
         image,
         mask,
         names=names,
@@ -156,7 +166,6 @@ def prepare_source(
         margin=config.margin,
         mask_out=config.mask_out,
     )
-    return prepared, names
 
 
 def load_sample(image_src: Any, mask_src: Any, config: ExtractionConfig, name: str):
@@ -279,23 +288,51 @@ def descriptor_chunk(
 
 
 def load_image(
-    image_src: Any, mask_src: Any, config: ExtractionConfig, name: str
+    image_src: Any,
+    mask_src: Any,
+    config: ExtractionConfig,
+    name: str,
+    *,
+    policy: Any = None,
+    select: tuple[str, ...] | None = None,
 ) -> tuple[np.ndarray, bool]:
     """One prepared sample as a network sees it: float32 ``(H, W, C)`` on [0, 1].
 
-    The image keeps its own channels (the channel policy does not apply; a channel
-    view does), except a constant last channel of a grey+alpha or RGBA image (an
-    opaque alpha), which is dropped. Also returns whether the object mask that
-    ``crop`` or ``mask_out`` needed is empty.
+    The image keeps its own channels (the extractor's channel policy does not
+    apply; a channel view does), except a constant last channel of a grey+alpha
+    or RGBA image (an opaque alpha, judged before ``mask_out`` blackens the
+    background), which is dropped. ``policy`` and ``select`` are the network's
+    own: the channel policy of :func:`~featcls.data.split_channels` it was
+    trained with (applied to the prepared image, alpha included, as
+    :class:`~featcls.models.CNNClassifier` does, on the uint8 scale) and the
+    named channels it takes,
+    in its order. Also returns whether the object mask that ``crop`` or
+    ``mask_out`` needed is empty.
     """
-    (image, _, _, empty), names = prepare_source(image_src, mask_src, config, name)
-    values = to_float(image)
+    if config.select is not None:
+        image_src = channel_view(image_src, config.select, name)
+        config = replace(config, select=None)
+    if select is not None and isinstance(image_src, ChannelFiles):
+        image_src = channel_view(image_src, select, name)
+    image, mask, names = _decode(image_src, mask_src, config, name)
+    opaque = (
+        policy is None
+        and names is None
+        and image.ndim == 3
+        and image.shape[2] in (2, 4)
+        and _is_constant(image[:, :, -1])
+    )
+    prepared = _prepare(image, mask, names, config)
+    values = to_float(prepared.image)
+    if policy is not None:
+        planes, _ = split_channels(values, policy, names=names)
+        # on the uint8 scale, as CNNClassifier trained on them
+        values = np.floor(np.stack(planes, axis=2) * 255.0 + 0.5) / np.float32(255)
     if values.ndim == 2:
         values = values[:, :, None]
-    last = values[:, :, -1]
-    if names is None and values.shape[2] in (2, 4) and _is_constant(last):
+    if opaque:
         values = values[:, :, :-1]
-    return np.ascontiguousarray(values, dtype=np.float32), empty
+    return np.ascontiguousarray(values, dtype=np.float32), prepared.empty_mask
 
 
 def batched_chunk(
@@ -306,13 +343,28 @@ def batched_chunk(
     The samples are decoded and prepared one by one (:func:`load_image`), then
     ``family.compute_batch(images, state)`` runs them through the network together.
     A sample whose object mask is empty while ``crop`` or ``mask_out`` needed it
-    gets NaN and the note ``"empty_mask"``.
+    gets NaN and the note ``"empty_mask"``. A network from a featcls model file
+    or pretrained backbone (``state.variant``) gets its own channel policy and
+    named channels, and under an input variant images are resized to the
+    network's input as they are prepared (before the channel policy), as the CNN
+    prepared them.
     """
+    variant = getattr(state, "variant", None) or {}
+    policy = variant.get("channels")
+    if config.size is None and (
+        policy is not None or variant.get("crop") or variant.get("mask_out")
+    ):  # resized while prepared, before the channel policy, as the CNN did
+        config = replace(config, size=(state.input_size, state.input_size))
     images, out = [], []
     with _opencv_single_thread():
         for index, image_src, mask_src in samples:
             image, empty = load_image(
-                image_src, mask_src, config, _label(image_src, index)
+                image_src,
+                mask_src,
+                config,
+                _label(image_src, index),
+                policy=policy,
+                select=getattr(state, "channel_names", None),
             )
             out.append((index, None if empty else len(images)))
             if not empty:

@@ -17,6 +17,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from featcls.data import as_sample_table
+from featcls.data._table import has_masks, masks_missing_message
 from featcls.exceptions import DataWarning
 from featcls.models._cnn_average import WeightAverage
 from featcls.models._cnn_batches import batches, epoch_order, epoch_size
@@ -575,6 +576,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         device = resolve_device(self)
         seeds = np.random.SeedSequence(self.random_state).generate_state(6)
         self.channel_names_ = sample_channels(table)
+        self.masks_fitted_ = self._input_variant().needs_mask and has_masks(table)
         with num_threads(self.n_threads):
             images = self._decode(table, fitting=True)
             extra = self._fit_extra(table, target)
@@ -611,6 +613,14 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         names = getattr(self, "channel_names_", None)
         if not fitting and sample_channels(table) is None:
             names = None
+        if (
+            not fitting
+            and getattr(self, "masks_fitted_", False)
+            and not has_masks(table)
+        ):
+            warnings.warn(
+                masks_missing_message(type(self).__name__), DataWarning, stacklevel=3
+            )
         return decode_images(
             table,
             self.input_size,

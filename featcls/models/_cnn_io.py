@@ -46,6 +46,8 @@ _FILE_FORMAT = MODEL_FILE_FORMAT
 #: 6: a CNN's parameters may include its input variant: ``channels``, ``crop``,
 #: ``margin`` and ``mask_out`` (an older featcls would predict on the images as
 #: decoded). Files of models on the images as decoded are written as before.
+#: Such a file may also say ``fitted["masks_fitted"]``: the fit used the table's
+#: own masks (predicting without them warns; an older featcls ignores it).
 #: 7: a CNN's parameters may include ``pretrain`` (the settings of its
 #: self-supervised pretraining; an older featcls would not know the parameter).
 #: Files of models without it are written as before.
@@ -194,6 +196,8 @@ def _label_facts(est: Any, multilabel: bool, names) -> dict:
         )
     if names is not None:
         facts["channel_names"] = list(names)
+    if getattr(est, "masks_fitted_", False):
+        facts["masks_fitted"] = True
     return facts
 
 
@@ -333,6 +337,7 @@ def restore_network(model: Any, payload: dict, path: str | Path) -> Any:
         model.pos_weight_ = None if weight is None else np.asarray(weight, np.float32)
     names = fitted.get("channel_names")
     model.channel_names_ = None if names is None else tuple(names)
+    model.masks_fitted_ = bool(fitted.get("masks_fitted", False))
     model.weights_sha256_ = (
         None if model.weights_report_ is None else model.weights_report_["sha256"]
     )

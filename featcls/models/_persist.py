@@ -9,7 +9,9 @@ refused before anything is written.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +47,30 @@ def save_model(model: Any, path: str | Path, *, metadata: dict | None = None) ->
             )
         return _save_torch(model, Path(path), metadata or {})
     path = check_model_path(path, torch_model=False)
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, _weights_as_text(model):
         sio.dump({"model": model, "metadata": metadata or {}}, tmp)
     return path
+
+
+@contextlib.contextmanager
+def _weights_as_text(model: Any):
+    """While saving, ``embedding`` weights given as a ``Path`` are plain text.
+
+    A ``Path`` would be a type outside the allow-list of :func:`load_model`, so
+    the file could not be loaded back; the model itself is left as it was.
+    """
+    changed = [
+        (family, family.weights)
+        for family in _embedding_families(model)
+        if isinstance(family.weights, os.PathLike)
+    ]
+    for family, weights in changed:
+        family.weights = os.fspath(weights)
+    try:
+        yield
+    finally:
+        for family, weights in changed:
+            family.weights = weights
 
 
 def _save_torch(model: Any, path: Path, metadata: dict) -> Path:
@@ -78,7 +101,10 @@ def load_model(path: str | Path, *, module=None) -> tuple[Any, dict]:
     a file names is imported: a CNN (or fusion model) trained on your own network
     needs that network again as ``module``, the ``torch.nn.Module``, the
     ``factory(in_channels, n_classes)`` or the ``"package.module:factory"`` string
-    it was trained with (a string is imported: your choice, never the file's).
+    it was trained with (a string is imported: your choice, never the file's),
+    and so does a ``.skops`` model whose ``embedding`` features
+    (:class:`~featcls.features.EmbeddingFeatures`) run a network named by a
+    ``"package.module:factory"`` string.
 
     Raises
     ------
@@ -88,7 +114,8 @@ def load_model(path: str | Path, *, module=None) -> tuple[Any, dict]:
         If the file is not a featcls model file, or holds untrusted types
         (:class:`~featcls.models._trust.UntrustedModelError`); if a CNN file
         trained on your own network is loaded without ``module`` (the message
-        says which), or ``module`` is given for another model.
+        says which), or ``module`` is given for another model; likewise for a
+        ``.skops`` model with ``embedding`` features of a named network.
     """
     path = Path(path)
     if not path.is_file():
@@ -111,11 +138,6 @@ def load_model(path: str | Path, *, module=None) -> tuple[Any, dict]:
             "classes": list(model.classes_),
             **(stored if isinstance(stored, dict) else {}),
         }
-    if module is not None:
-        raise ValueError(
-            f"'{path}' is not a CNN model file; 'module' (the command line's "
-            "--cnn-module) applies to CNN and fusion models only."
-        )
     if path.suffix != SKOPS_SUFFIX:
         raise ValueError(
             f"'{path}' is not a featcls model file: expected a .skops or .pt file."
@@ -123,4 +145,56 @@ def load_model(path: str | Path, *, module=None) -> tuple[Any, dict]:
     content = load_skops(path, what=f"Model file '{path}'")
     if not isinstance(content, dict) or "model" not in content:
         raise ValueError(f"'{path}' is a skops file but not a featcls model file.")
+    _give_embedding_module(content["model"], module, path)
     return content["model"], content.get("metadata", {})
+
+
+def _embedding_families(obj: Any, seen: set[int] | None = None) -> list[Any]:
+    """Every :class:`~featcls.features.EmbeddingFeatures` inside a loaded model."""
+    from featcls.features import EmbeddingFeatures
+
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return []
+    seen.add(id(obj))
+    if isinstance(obj, EmbeddingFeatures):
+        return [obj]
+    if isinstance(obj, dict):
+        items = list(obj.values())
+    elif isinstance(obj, (list, tuple)):
+        items = list(obj)
+    elif type(obj).__module__.split(".")[0] in ("featcls", "sklearn", "imblearn"):
+        items = list(vars(obj).values()) if hasattr(obj, "__dict__") else []
+    else:
+        return []
+    return [found for item in items for found in _embedding_families(item, seen)]
+
+
+def _give_embedding_module(model: Any, module: Any, path: Path) -> None:
+    """Give the 'embedding' features of your own network their network again.
+
+    A file may name the network they were fitted with (``"package.module:factory"``)
+    but featcls never imports what a file names: the network is given again as
+    ``module`` (the fitted fingerprint still has to match), or the load is refused.
+    """
+    named = [f for f in _embedding_families(model) if isinstance(f.module, str)]
+    if module is None:
+        if named:
+            spec = named[0].module
+            raise ValueError(
+                f"'{path}' holds 'embedding' features of your own network "
+                f"({spec!r}). A model file names code but featcls never imports "
+                f"what a file names: give that network again, load_model(path, "
+                f"module={spec!r}) in Python, --cnn-module {spec} on the command "
+                "line."
+            )
+        return
+    if not named:
+        raise ValueError(
+            f"'{path}' is neither a CNN model file nor a model with 'embedding' "
+            "features of your own network; 'module' (the command line's "
+            "--cnn-module) applies to those only."
+        )
+    for family in named:
+        family.module = module
+        family.__dict__.pop("_backbone_memo", None)

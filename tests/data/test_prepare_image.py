@@ -81,6 +81,16 @@ def test_resized_mask_is_nearest_neighbour(disk):
     assert small.sum() == pytest.approx(mask.sum() / 4, rel=0.1)
 
 
+def test_a_resized_mask_is_sampled_at_pixel_centres():
+    # A centred one-pixel object stays centred: not shifted by half a pixel.
+    mask = np.zeros((5, 5), bool)
+    mask[2, 2] = True
+    _, small = prepare_image(np.ones((5, 5), np.uint8), mask, size=3)
+    expected = np.zeros((3, 3), bool)
+    expected[1, 1] = True
+    np.testing.assert_array_equal(small, expected)
+
+
 def test_empty_mask_warns_and_keeps_image(disk):
     image, _ = disk
     with pytest.warns(DataWarning, match="the object mask is empty"):

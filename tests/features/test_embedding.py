@@ -168,6 +168,41 @@ def test_a_factory_spec_is_built_for_the_weights_channels(images, tmp_path):
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
 
 
+class LateNames(nn.Module):
+    """A stem named after the layer that follows it: sorted names put it second."""
+
+    def __init__(self, in_channels: int = 3, n_classes: int = 2):
+        super().__init__()
+        self.z_stem = nn.Conv2d(in_channels, 4, 3, padding=1)
+        self.a_next = nn.Conv2d(4, 5, 3, padding=1)
+        self.fc = nn.Linear(5, n_classes)
+
+    def forward(self, x):
+        return self.fc(self.a_next(torch.relu(self.z_stem(x))).mean(dim=(2, 3)))
+
+
+def make_late(in_channels: int, n_classes: int) -> nn.Module:
+    return LateNames(in_channels, n_classes)
+
+
+def test_a_safetensors_stem_is_found_by_name_not_by_sorted_order(images, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    with torch.random.fork_rng():
+        torch.manual_seed(5)
+        net = LateNames(1).eval()
+    path = tmp_path / "late.safetensors"
+    save_file(net.state_dict(), str(path))
+    assert next(iter(load_file(str(path)))).startswith("a_next")  # listed first
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every tensor fits: no report
+        out = extract(images, embedding(module=make_late, weights=path))
+    x = torch.as_tensor(images / np.float32(255))[:, None]
+    with torch.no_grad():
+        expected = net.a_next(torch.relu(net.z_stem(x))).mean(dim=(2, 3)).double()
+    np.testing.assert_allclose(out, expected.numpy(), rtol=1e-5, atol=1e-6)
+
+
 # -- a featcls model file as the backbone -------------------------------------------
 def _trained(images, **params):
     y = np.array(["a", "b"] * 4)[: len(images)]
@@ -198,6 +233,65 @@ def test_a_model_file_of_your_own_network_needs_the_network(images, tmp_path):
         extract(images, EmbeddingFeatures(weights=path, device="cpu"))
     out = extract(images, EmbeddingFeatures(weights=path, module=make_tiny))
     np.testing.assert_allclose(out, clf.embed(images), rtol=1e-4, atol=1e-5)
+
+
+def _colour(images):
+    return np.stack([images, images[::-1], 255 - images], axis=3)
+
+
+def test_a_model_file_brings_its_own_channel_policy(images, tmp_path):
+    rgb = _colour(images)
+    clf = _trained(rgb, channels="hsv")
+    path = clf.save(tmp_path / "hsv.pt")
+    out = extract(rgb, EmbeddingFeatures(weights=path, device="cpu"))
+    np.testing.assert_allclose(out, clf.embed(rgb), rtol=1e-4, atol=1e-4)
+    plain = _trained(rgb)  # the same images as colours: other features
+    assert not np.allclose(out, plain.embed(rgb), atol=1e-3)
+
+
+def test_a_model_file_of_cropped_images_needs_the_same_crop(images, tmp_path):
+    import pandas as pd
+
+    masks = []
+    for i in range(len(images)):
+        m = np.zeros((SIZE, SIZE), bool)
+        m[i % 4 : i % 4 + 9, 2:12] = True
+        masks.append(m)
+    table = pd.DataFrame({"image": list(images), "mask": masks})
+    clf = _trained(table, crop=True, margin=0.2, mask_out=True)
+    path = clf.save(tmp_path / "cropped.pt")
+    family = EmbeddingFeatures(weights=path, device="cpu")
+    with pytest.raises(
+        ValueError, match=r"crop=True, margin=0.2, mask_out=True.*--crop"
+    ):
+        FeatureExtractor(families=[family]).fit(table)
+    with pytest.raises(ValueError, match="margin=0.1"):
+        FeatureExtractor(families=[family], crop=True, mask_out=True).fit(table)
+    fx = FeatureExtractor(families=[family], crop=True, margin=0.2, mask_out=True)
+    out = fx.fit(table).transform(table)
+    np.testing.assert_allclose(out, clf.embed(table), rtol=1e-4, atol=1e-4)
+
+
+def test_mask_full_with_crop_or_mask_out_is_refused(images):
+    for setting in ({"crop": True}, {"mask_out": True}):
+        fx = FeatureExtractor(families=["shape"], mask="full", **setting)
+        with pytest.raises(ValueError, match="nothing to crop to or mask out"):
+            fx.fit(images)
+
+
+def test_an_opaque_alpha_is_dropped_under_mask_out_too(images, weights):
+    import pandas as pd
+
+    rgb = _colour(images)
+    opaque = np.concatenate([rgb, np.full_like(rgb[..., :1], 255)], axis=3)
+    masks = [np.pad(np.ones((8, 8), bool), 4) for _ in images]
+    family = embedding(module=Tiny(), weights=weights)
+
+    def run(x):
+        table = pd.DataFrame({"image": list(x), "mask": masks})
+        return extract(table, family, mask_out=True)
+
+    assert run(opaque).tobytes() == run(rgb).tobytes()
 
 
 # -- caching and reproducibility --------------------------------------------------
@@ -350,4 +444,44 @@ def test_weights_that_do_not_all_fit_are_reported_once(images, tmp_path):
     assert len(messages) == 1 and "1 unexpected in the file" in messages[0]
     np.testing.assert_allclose(
         out, pooled(seeded(1), images / np.float32(255)), rtol=1e-5, atol=1e-6
+    )
+
+
+# -- a saved feature model never imports the network a file names -------------------
+def test_a_saved_model_with_a_named_network_needs_it_given_again(
+    images, weights, tmp_path
+):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from featcls.models import load_model, save_model
+
+    spec = f"{__name__}:make_tiny"
+    fx = FeatureExtractor(families=[embedding(module=spec, weights=str(weights))])
+    y = np.array(["a", "b"] * 4)[: len(images)]
+    pipe = make_pipeline(fx, LogisticRegression()).fit(images, y)
+    path = save_model(pipe, tmp_path / "model.skops")
+    with pytest.raises(ValueError, match=r"never imports.*--cnn-module"):
+        load_model(path)
+    loaded, _ = load_model(path, module=make_tiny)
+    np.testing.assert_array_equal(
+        loaded.predict_proba(images), pipe.predict_proba(images)
+    )
+
+
+def test_weights_given_as_a_path_are_saved_as_text(images, weights, tmp_path):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from featcls.models import load_model, save_model
+
+    family = embedding(module=f"{__name__}:make_tiny", weights=weights)
+    y = np.array(["a", "b"] * 4)[: len(images)]
+    pipe = make_pipeline(FeatureExtractor(families=[family]), LogisticRegression())
+    pipe.fit(images, y)
+    path = save_model(pipe, tmp_path / "model.skops")  # a Path is not allow-listed
+    assert family.weights is weights  # the model itself is left as it was
+    loaded, _ = load_model(path, module=make_tiny)
+    np.testing.assert_array_equal(
+        loaded.predict_proba(images), pipe.predict_proba(images)
     )

@@ -20,7 +20,7 @@ from sklearn.utils.estimator_checks import (
 )
 
 from featcls import FeatureExtractor
-from featcls.exceptions import FeatureWarning
+from featcls.exceptions import DataWarning, FeatureWarning
 from featcls.features import (
     DEFAULT_FAMILIES,
     FEATURE_FAMILIES,
@@ -159,7 +159,8 @@ def test_masks_in_the_table_are_used(small_stack):
     frame = fx.extract(table)
     assert (frame["mask_source"] == "user").all()
     assert (frame["shape__area"] == 600).all()
-    auto = fx.extract(small_stack)
+    with pytest.warns(DataWarning, match="fitted on the table's own object masks"):
+        auto = fx.extract(small_stack)
     assert (auto["mask_source"] == "auto").all()
     full = FeatureExtractor(families=["shape"], mask="full").fit(table).extract(table)
     assert (full["shape__area"] == 64 * 64).all() and (

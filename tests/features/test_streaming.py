@@ -9,7 +9,7 @@ import pytest
 from sklearn.base import clone
 
 from featcls import FeatureExtractor
-from featcls.exceptions import FeatureWarning, ImageReadError
+from featcls.exceptions import DataWarning, FeatureWarning, ImageReadError
 from featcls.features import VLADFeatures
 from featcls.features import _engine as extractor_module
 
@@ -30,11 +30,16 @@ def _table(n: int = 11) -> pd.DataFrame:
     return pd.DataFrame({"image": images, "mask": masks}, index=np.arange(n) * 10 + 7)
 
 
+FEATCLS_WARNINGS = (FeatureWarning, DataWarning)
+
+
 def _recorded(func):
+    """``func()`` and featcls's warnings, in order (not joblib's about its workers)."""
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
         out = func()
-    return out, [(w.category, str(w.message)) for w in record]
+    ours = [w for w in record if issubclass(w.category, FEATCLS_WARNINGS)]
+    return out, [(w.category, str(w.message)) for w in ours]
 
 
 FAMILIES = ["shape", "intensity", "lbp"]

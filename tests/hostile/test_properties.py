@@ -362,6 +362,7 @@ _NEGATIVE = (ImageReadError, r"with negative values \(.*\), which featcls's \[0,
 _MASK_SIZE = (ImageReadError, r"a mask must have the same size as its image")
 _RGB_ONLY = (SettingError, r"needs an RGB or RGBA image")
 _CHANNELS_DIFFER = (ValueError, r"but the extractor was fitted on images with channels")
+_FULL_CROP = (ValueError, r"mask='full'\) takes the whole image as the object")
 
 
 def _structural(array: np.ndarray) -> list:
@@ -560,6 +561,8 @@ _EXTRACTOR_SETTINGS = st.fixed_dictionaries(
 
 
 def _extractor_refusals(samples, opts) -> list:
+    if opts["mask"] == "full" and (opts["crop"] or opts["mask_out"]):
+        return [_FULL_CROP]  # refused in fit, before any image is read
     expected = []
     fitted_channels = None
     for i, (image, mask) in enumerate(samples):

@@ -1,5 +1,7 @@
 """CNN input variants: the network sees the pixels the hand-crafted features see."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -184,6 +186,36 @@ def test_a_saved_cnn_applies_its_variant_after_loading(tmp_path):
     # The variant matters: the same network on the images as decoded answers otherwise.
     plain = CNNClassifier.load(path).set_params(channels=None, crop=False)
     assert not np.allclose(plain.predict_proba(table), clf.predict_proba(table))
+
+
+def test_predicting_without_the_masks_it_was_fitted_on_warns(tmp_path):
+    clf = CNNClassifier(input_size=16, crop=True, **FAST).fit(_table(), Y)
+    assert clf.masks_fitted_
+    with pytest.warns(DataWarning, match="fitted on the table's own object masks"):
+        clf.predict(_table(masks=False))
+    loaded = CNNClassifier.load(clf.save(tmp_path / "cnn.pt"))
+    with pytest.warns(DataWarning, match=r"--masks DIR"):
+        loaded.predict(_table(masks=False))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        loaded.predict(_table())  # with its masks: silent
+        # Fitted on automatic masks, automatic masks at predict time are no change.
+        auto = CNNClassifier(input_size=16, crop=True, **FAST).fit(
+            _table(masks=False), Y
+        )
+        assert not auto.masks_fitted_
+        auto.predict(_table(masks=False))
+
+
+def test_features_fitted_on_masks_warn_when_the_masks_are_missing():
+    extractor = FeatureExtractor(families=["shape"], n_jobs=1).fit(_table())
+    with pytest.warns(DataWarning, match="fitted on the table's own object masks"):
+        extractor.transform(_table(masks=False))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        extractor.transform(_table())
+        full = FeatureExtractor(families=["shape"], mask="full", n_jobs=1)
+        full.fit(_table()).transform(_table(masks=False))
 
 
 def test_a_cnn_on_the_images_as_decoded_writes_the_old_file(tmp_path):
