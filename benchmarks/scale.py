@@ -1,4 +1,4 @@
-"""Peak memory and speed of ``featcls extract`` at two data set sizes, in one run.
+"""Peak memory and speed of ``featcls extract`` or ``compare`` at two data set sizes.
 
 Generates ``N`` synthetic 64×64 grey PNG "cells" (an ellipse or a rounded square on
 a noisy background, two class folders) into a temporary folder, then runs the same
@@ -22,9 +22,15 @@ most 1.5 and at most 0.5 KB per extra image, from 10,000 to 100,000 images. Memo
 numbers are the kernel's and noisy only by a few MB; the images per second
 depend on what else runs on the cores (the load average is printed).
 
+With ``--command compare`` the command is ``featcls compare --data FOLDER --out
+DIR --models logreg,xgboost`` instead (5-fold cross-validation of the models that
+train on 80,000 rows in minutes, the report and the results JSON included;
+``--models`` changes them): the same sizes, modes and columns.
+
     python benchmarks/scale.py                 # 10,000 and 100,000 images
     python benchmarks/scale.py --quick         # 2,000 and 20,000
     python benchmarks/scale.py --sizes 5000 50000 --modes local
+    python benchmarks/scale.py --command compare
 
 Needs ``psutil`` and, for the cluster, ``dask[distributed]`` (``pip install -e
 ".[dask]"``).
@@ -147,6 +153,10 @@ def main() -> int:
         "--features", default=None, help="--features of featcls extract (default: its)"
     )
     parser.add_argument("--keep", type=Path, default=None, help="folder to keep")
+    parser.add_argument("--command", choices=["extract", "compare"], default="extract")
+    parser.add_argument(
+        "--models", default="logreg,xgboost", help="--models of featcls compare"
+    )
     args = parser.parse_args()
     small, large = (2_000, 20_000) if args.quick else sorted(args.sizes)
     if large <= small:
@@ -167,24 +177,34 @@ def main() -> int:
         rows = []
         for mode in args.modes:
             for n in (small, large):
-                out = root / f"features_{n}_{mode.replace(':', '_')}.parquet"
+                tag = f"{n}_{mode.replace(':', '_')}"
+                if args.command == "extract":
+                    out = root / f"features_{tag}.parquet"
+                    specific = []
+                else:
+                    out = root / f"compare_{tag}"
+                    specific = ["--models", args.models]
                 command = [
                     sys.executable,
                     "-m",
                     "featcls.cli",
-                    "extract",
+                    args.command,
                     "--data",
                     str(folders[n]),
                     "--out",
                     str(out),
                     "--no-progress",
+                    *specific,
                     *(["--features", args.features] if args.features else []),
                     *(MODES[mode] or ["--n-jobs", str(args.n_jobs)]),
                 ]
                 if n == small:
                     print("command:", " ".join(command[2:]).replace(str(root), "$TMP"))
                 result = run(command, root)
-                out.unlink()
+                if out.is_dir():
+                    shutil.rmtree(out)
+                else:
+                    out.unlink()
                 rows.append((mode, n, result))
                 print(
                     f"  {mode:>8} {n:>7} images: {n / result['seconds']:7.0f} img/s, "

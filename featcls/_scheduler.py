@@ -159,12 +159,45 @@ def run_unordered(tasks, n_jobs: int | None) -> Iterator:
     from distributed import as_completed, get_client
 
     client = get_client()
+    tasks = _scatter_shared(client, list(tasks))
     futures = [
         client.submit(func, *args, pure=False, **kwargs) for func, args, kwargs in tasks
     ]
     for future in as_completed(futures):
         yield future.result()
         future.release()
+
+
+def _scatter_shared(client, tasks: list) -> list:
+    """``tasks`` with each array or frame that several of them take scattered once.
+
+    Otherwise every task would carry its own serialised copy (a comparison's
+    feature matrix, once per model and fold). The data goes to every worker
+    (``broadcast``): each needs it anyway, and a worker that dies takes no
+    scattered data with it that another does not hold.
+    """
+    counts = collections.Counter(
+        id(a) for _, args, _ in tasks for a in args if _shareable(a)
+    )
+    futures: dict[int, object] = {}
+    out = []
+    for func, args, kwargs in tasks:
+        new = []
+        for a in args:
+            if _shareable(a) and counts[id(a)] > 1:
+                if id(a) not in futures:
+                    futures[id(a)] = client.scatter(a, broadcast=True, hash=False)
+                a = futures[id(a)]
+            new.append(a)
+        out.append((func, tuple(new), kwargs))
+    return out
+
+
+def _shareable(value) -> bool:
+    import numpy as np
+    import pandas as pd
+
+    return isinstance(value, (np.ndarray, pd.DataFrame))
 
 
 def run_ordered(tasks: Iterable, n_jobs: int | None, window: int | None = None):

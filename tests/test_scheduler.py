@@ -11,7 +11,13 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from typer.testing import CliRunner
 
 from featcls import FeatureExtractor, load_builtin
-from featcls._scheduler import active, parse_scheduler, run_ordered, use_scheduler
+from featcls._scheduler import (
+    active,
+    parse_scheduler,
+    run_ordered,
+    run_unordered,
+    use_scheduler,
+)
 from featcls.cli import app
 from featcls.evaluation import compare
 
@@ -101,6 +107,27 @@ def test_run_ordered_submits_at_most_a_window_to_the_cluster(cluster):
     assert [*results] == [x * x for x in range(2, 20)]
 
 
+def row_sum(matrix: np.ndarray, row: int) -> float:
+    return float(matrix[row].sum())
+
+
+def test_an_array_several_tasks_share_goes_to_the_cluster_once(cluster, monkeypatch):
+    matrix = np.arange(12.0).reshape(4, 3)
+    scattered = []
+    scatter = cluster.scatter
+
+    def counted(data, **kwargs):
+        scattered.append(data)
+        return scatter(data, **kwargs)
+
+    monkeypatch.setattr(cluster, "scatter", counted)
+    tasks = [delayed(row_sum)(matrix, row) for row in range(4)]
+    tasks.append(delayed(row_sum)(np.ones((1, 3)), 0))  # taken by one task only
+    results = sorted(run_unordered(tasks, None))
+    assert results == [3.0, 3.0, 12.0, 21.0, 30.0]
+    assert len(scattered) == 1 and scattered[0] is matrix
+
+
 def test_features_on_the_cluster_are_the_local_bytes(data, cluster):
     fx = FeatureExtractor(families=FAMILIES, chunk_size=10)
     local = fx.fit_transform(data.X)
@@ -121,7 +148,8 @@ def test_compare_on_the_cluster_equals_a_local_run(data, tmp_path):
     assert remote.folds == local.folds
     for a, b in zip(local.records, remote.records, strict=True):
         assert (a.model, a.repeat, a.fold) == (b.model, b.repeat, b.fold)
-        assert a.y_pred == b.y_pred and a.proba == b.proba
+        np.testing.assert_array_equal(a.y_pred, b.y_pred)
+        np.testing.assert_array_equal(a.proba, b.proba)
     pd.testing.assert_frame_equal(
         local.leaderboard().drop(columns="fit_time"),
         remote.leaderboard().drop(columns="fit_time"),
@@ -144,7 +172,8 @@ def test_a_worker_that_dies_mid_fit_is_replaced_and_the_result_is_the_same(
     assert marker.exists()  # a worker did die
     assert result.errors().empty
     for a, b in zip(expected.records, result.records, strict=True):
-        assert a.y_pred == b.y_pred and a.proba == b.proba
+        np.testing.assert_array_equal(a.y_pred, b.y_pred)
+        np.testing.assert_array_equal(a.proba, b.proba)
 
 
 def test_cli_extract_and_compare_take_a_scheduler(tmp_path):

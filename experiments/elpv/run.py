@@ -205,7 +205,12 @@ def oof_predictions(result: ComparisonResult, model: str) -> np.ndarray:
     """Predicted class of every sample (None where no fold predicted it)."""
     pred = np.full(len(result.y), None, dtype=object)
     for r in result.records:
-        if r.model == model and r.repeat == 0 and r.error is None and r.y_pred:
+        if (
+            r.model == model
+            and r.repeat == 0
+            and r.error is None
+            and r.y_pred is not None
+        ):
             pred[np.asarray(r.test_index)] = r.y_pred
     return pred
 

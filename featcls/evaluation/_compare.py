@@ -173,10 +173,10 @@ def _fit_fold(
     estimator,
     fold,
     fraction,
-    X_train,
-    y_train,
-    X_test,
-    y_test,
+    data,
+    train,
+    test,
+    target,
     classes,
     feature_names,
     importance,
@@ -185,10 +185,19 @@ def _fit_fold(
 ) -> dict:
     """Fit one model on a fold's training part (or a fraction) and predict its test.
 
+    ``data`` is the whole feature matrix or sample table and ``train``/``test``
+    the positions of the parts: they are taken here, in the worker, so that the
+    caller holds the matrix once however many fits are queued (joblib
+    memory-maps it for its processes; a Dask cluster gets it scattered once).
     ``decision`` (binary tasks with a threshold rule or groups, see
     :func:`_decide`) holds the rule, the positive class and the groups of the
     training and test parts.
     """
+    if isinstance(data, pd.DataFrame):
+        X_train, X_test = data.iloc[train], data.iloc[test]
+    else:
+        X_train, X_test = data[train], data[test]
+    y_train, y_test = target[train], target[test]
     out: dict[str, Any] = {
         "model": name,
         "repeat": fold["repeat"],
@@ -241,8 +250,8 @@ def _fit_fold(
                 decision,
                 seed,
             )
-        out["y_pred"] = pred.tolist()
-        out["proba"] = None if proba is None else proba.tolist()
+        out["y_pred"] = pred  # arrays: compact to send back and to keep
+        out["proba"] = proba
         out["params"] = (
             {k: _plain(v) for k, v in est.best_params_.items()}
             if isinstance(est, GridSearchCV)
@@ -636,6 +645,10 @@ def compare(
         ``n_jobs=threads_per_model(n_jobs)`` to share the CPUs out.
     features : FeatureExtractor, optional
         The extractor for the feature models (default: ``FeatureExtractor()``).
+        Its features are extracted once for all the feature models (once per
+        training part with a learned codebook) into one float32 matrix, which
+        every fit takes its rows from: float32 halves the memory, and the
+        forests and XGBoost compute in it anyway.
     drop_rare_classes : bool, default=False
         Leave out classes with fewer members than ``cv`` instead of raising. Only
         with an int ``cv``: the class-count check is about k-fold stratification, so
@@ -943,8 +956,10 @@ def compare(
         start = time.perf_counter()
         if not stateful:
             # Each row depends on its own image only: extract once, share everywhere.
+            # Float32 (as the codebook's matrices below): every model takes it,
+            # XGBoost and the forests work in it, and it halves the one copy held.
             fitted = clone(extractor).fit(table)
-            shared = fitted.transform(table)
+            shared = fitted._extract(table, dtype=np.float32)[0]
             matrices = dict.fromkeys(subsets, shared)
         else:
             # A learned codebook is fitted on each fold's training images only; the
@@ -952,7 +967,7 @@ def compare(
             with _cache_for(extractor) as cached:
                 for key, train in subsets.items():
                     fitted = clone(cached).fit(table.iloc[train])
-                    matrices[key] = fitted.transform(table).astype(np.float32)
+                    matrices[key] = fitted._extract(table, dtype=np.float32)[0]
         feature_names = list(fitted.get_feature_names_out())
         timing["features"] = time.perf_counter() - start
 
@@ -961,12 +976,9 @@ def compare(
     def task(name, est, i, fold, fraction):
         train, test = subsets[i, fraction], np.asarray(fold["test"])
         if takes_images(est):
-            names = None
-            X_train, X_test = table.iloc[train], table.iloc[test]
+            names, data = None, table
         else:
-            names = feature_names
-            matrix = matrices[i, fraction]
-            X_train, X_test = matrix[train], matrix[test]
+            names, data = feature_names, matrices[i, fraction]
         whole = fraction == 1
         decision = None
         inner = None if inner_groups is None else inner_groups[train]
@@ -989,10 +1001,10 @@ def compare(
             est,
             fold,
             fraction,
-            X_train,
-            target[train],
-            X_test,
-            target[test],
+            data,
+            train,
+            test,
+            target,
             classes,
             names if importance and whole else None,
             importance and whole,
@@ -1073,7 +1085,7 @@ def compare(
             model=r["model"],
             repeat=r["repeat"],
             fold=r["fold"],
-            test_index=list(r["test_index"]),
+            test_index=r["test_index"],
             y_pred=r["y_pred"],
             proba=r["proba"],
             fit_time=r["fit_time"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from featcls._files import write_text_atomic
+from featcls._files import atomic_path
 from featcls.evaluation._decision import binary_scores
 from featcls.evaluation._metrics import (
     SCORES,
@@ -46,16 +46,24 @@ SCHEMA_VERSION = 3
 READABLE_VERSIONS = (1, 2, 3)
 
 
-@dataclass
+@dataclass(eq=False)
 class FoldRecord:
-    """What one model did on one outer fold."""
+    """What one model did on one outer fold.
+
+    The out-of-fold predictions are held as arrays, whatever they were given as
+    (lists, as a results file has them): ``test_index`` of int64, ``y_pred`` of
+    the class names (one object per class, shared by every row) or, multi-label,
+    a 0/1 int8 matrix, and ``proba`` of float64, samples × classes. A hundred
+    thousand predictions take about 3 MB rather than 40 MB of Python lists.
+    Records are equal when their fields are, arrays compared element by element.
+    """
 
     model: str
     repeat: int
     fold: int
-    test_index: list[int]
-    y_pred: list[str] | None = None
-    proba: list[list[float]] | None = None
+    test_index: np.ndarray
+    y_pred: np.ndarray | None = None
+    proba: np.ndarray | None = None
     fit_time: float = math.nan
     predict_time: float = math.nan
     params: dict[str, Any] = field(default_factory=dict)
@@ -73,15 +81,70 @@ class FoldRecord:
     #: "threshold"}`` (None without ``aggregate_by``).
     group: dict | None = None
 
+    def __post_init__(self) -> None:
+        self.test_index = np.asarray(self.test_index, dtype=np.int64).reshape(-1)
+        if self.y_pred is not None:
+            self.y_pred = _compact_predictions(self.y_pred)
+        if self.proba is not None:
+            self.proba = np.asarray(
+                [[_nan(p) for p in row] for row in self.proba]
+                if isinstance(self.proba, list)
+                else self.proba,
+                dtype=np.float64,
+            )
 
-def _clean(value):
-    """JSON-safe copy: NaN/inf → None, numpy scalars → Python."""
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, FoldRecord):
+            return NotImplemented
+        for name in self.__dataclass_fields__:
+            a, b = getattr(self, name), getattr(other, name)
+            if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+                if (
+                    a is None
+                    or b is None
+                    or not np.array_equal(a, b, equal_nan=_float(a))
+                ):
+                    return False
+            elif not (a == b or (_is_nan(a) and _is_nan(b))):
+                return False
+        return True
+
+
+def _float(a) -> bool:
+    return isinstance(a, np.ndarray) and a.dtype.kind == "f"
+
+
+def _is_nan(value) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _compact_predictions(values) -> np.ndarray:
+    """Predictions as an object array with one string per class, or as int8.
+
+    A multi-label 0/1 matrix becomes int8; class names share one object each.
+    """
+    array = np.asarray(values)
+    if array.ndim == 2:
+        return array.astype(np.int8)
+    if array.size == 0:
+        return np.asarray(array, dtype=object)
+    names, codes = np.unique(array.astype(str), return_inverse=True)
+    return np.asarray([str(n) for n in names], dtype=object)[codes.reshape(-1)]
+
+
+def _clean(value, arrays: bool = True):
+    """JSON-safe copy: NaN/inf → None, numpy scalars → Python.
+
+    With ``arrays=False`` numpy arrays are left as they are, for
+    :func:`_array_json` to turn into lists one at a time while the file is
+    written.
+    """
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): _clean(v, arrays) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [_clean(v, arrays) for v in value]
     if isinstance(value, np.ndarray):
-        return _clean(value.tolist())
+        return _clean(value.tolist()) if arrays else value
     if isinstance(value, (np.floating, float)):
         f = float(value)
         return f if math.isfinite(f) else None
@@ -92,6 +155,13 @@ def _clean(value):
     return value
 
 
+def _array_json(value):
+    """An array as the list JSON writes (``default`` of the encoder)."""
+    if isinstance(value, np.ndarray):
+        return _clean(value.tolist())
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 def _nan(value):
     return math.nan if value is None else value
 
@@ -99,8 +169,6 @@ def _nan(value):
 def _record(data: dict) -> FoldRecord:
     """A :class:`FoldRecord` from its JSON form (null → NaN)."""
     r = dict(data)
-    if r.get("proba") is not None:
-        r["proba"] = [[_nan(p) for p in row] for row in r["proba"]]
     for name in ("fit_time", "predict_time", "fit_memory"):
         r[name] = _nan(r.get(name))
     return FoldRecord(**r)
@@ -216,15 +284,29 @@ class ComparisonResult:
 
     # -- persistence ------------------------------------------------------------
     def to_dict(self) -> dict:
-        return _clean(asdict(self))
+        return _clean(self._fields())
+
+    def _fields(self) -> dict:
+        """The fields, records as dicts of theirs (a shallow :func:`asdict`)."""
+        out = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        for name in ("records", "curve_records"):
+            out[name] = [
+                {k: getattr(r, k) for k in r.__dataclass_fields__} for r in out[name]
+            ]
+        return out
 
     def to_json(self, path: str | Path) -> Path:
         """Write the result as JSON (NaN stored as null) and return the path.
 
-        The file is written under a temporary name and renamed when complete, so
-        an interrupted write leaves any earlier file as it was.
+        The predictions are written a record at a time, never all as Python
+        lists at once. The file is written under a temporary name and renamed
+        when complete, so an interrupted write leaves any earlier file as it was.
         """
-        return write_text_atomic(path, json.dumps(self.to_dict(), indent=1))
+        encoder = json.JSONEncoder(indent=1, default=_array_json)
+        with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+            for chunk in encoder.iterencode(_clean(self._fields(), arrays=False)):
+                fh.write(chunk)
+        return Path(path)
 
     @classmethod
     def from_dict(cls, data: dict) -> ComparisonResult:

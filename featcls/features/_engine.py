@@ -412,10 +412,15 @@ class Extraction(TransformerMixin, BaseEstimator):
             start += n
         return layout
 
-    def _extract(self, X) -> tuple[np.ndarray, list[str]]:
+    def _extract(self, X, dtype=np.float64) -> tuple[np.ndarray, list[str]]:
+        """The feature matrix of ``dtype`` and each sample's mask source.
+
+        Each block is cast as it comes, so a float32 matrix never has a float64
+        copy of itself.
+        """
         check_is_fitted(self, "feature_names_out_")
         table = as_sample_table(X)
-        values = np.empty((len(table), len(self.feature_names_out_)))
+        values = np.empty((len(table), len(self.feature_names_out_)), dtype=dtype)
         sources: list[str] = []
         for start, stop, block, block_sources in self._blocks(table):
             values[start:stop] = block

@@ -115,7 +115,8 @@ def _records(folder: Path) -> list[dict]:
     result = ComparisonResult.from_json(folder / "results.json")
     frame = result.to_frame().drop(columns=TIMES)
     return json.loads(frame.to_json(orient="records")), [
-        (r.model, r.fold, r.y_pred, r.proba, r.threshold) for r in result.records
+        (r.model, r.fold, r.y_pred.tolist(), r.proba.tolist(), r.threshold)
+        for r in result.records
     ]
 
 

@@ -59,7 +59,8 @@ def test_splitter_object_gives_its_splits(data, single):
     assert single.folds == [{"repeat": 0, "fold": 0, "test": test.tolist()}]
     for rec in single.records:
         assert (rec.repeat, rec.fold) == (0, 0)
-        assert rec.test_index == test.tolist() and len(rec.y_pred) == len(test)
+        assert rec.test_index.tolist() == test.tolist()
+        assert len(rec.y_pred) == len(test)
     assert single.settings["cv"] == (
         "StratifiedShuffleSplit(n_splits=1, random_state=0, test_size=0.25, "
         "train_size=None)"
@@ -103,7 +104,7 @@ def test_given_pairs_predict_exactly_their_test_part_and_train_on_the_rest(
     for k, (_, test) in enumerate(splits):
         assert r.folds[k] == {"repeat": 0, "fold": k, "test": list(map(int, test))}
         for rec in (x for x in r.records if x.fold == k):
-            assert rec.test_index == list(map(int, test))
+            assert rec.test_index.tolist() == list(map(int, test))
             assert len(rec.y_pred) == len(test) and rec.error is None
     tested = {i for f in r.folds for i in f["test"]}
     assert not tested & set(unused.tolist())

@@ -129,7 +129,7 @@ def test_feature_models_get_per_label_thresholds_from_training_folds(labelled):
         importance=False,
         random_state=0,
     )
-    matrix = extractor.fit_transform(data.X)
+    matrix = extractor.fit_transform(data.X).astype(np.float32)  # as compare has it
     for rec, fold in zip(r.records, r.folds, strict=True):
         train = np.setdiff1d(np.arange(80), fold["test"])
         # The same per-label model refitted on the fold's training part alone.
