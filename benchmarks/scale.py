@@ -8,13 +8,16 @@ Dask ``LocalCluster`` (``--scheduler local:2``). For every run it prints the ima
 per second (wall time of the whole command: start-up, loading and validating the
 folder, hashing the files, extraction, writing) and two peak resident set sizes:
 
-* **main** — the featcls process itself, exact: the kernel's ``ru_maxrss`` of that
-  child (``os.wait4``);
+* **own** — the featcls process alone, its RSS sampled with psutil every 50 ms;
+* **main** — the kernel's ``ru_maxrss`` of that child (``os.wait4``), exact: the
+  largest peak of the featcls process *and of each child process it waited for*
+  (its joblib workers, the workers of the ``local:N`` cluster it starts), so the
+  largest single process of the run;
 * **tree** — the largest sum, over the command and all its descendants (joblib's
   worker processes, the cluster's nannies and workers), of their RSS, sampled with
-  psutil every 50 ms. Shared pages (libraries) count once per process, so this
-  over-states the tree's real footprint; a short peak between two samples is
-  missed.
+  psutil every 50 ms. Shared pages (libraries, a memory-mapped feature matrix)
+  count once per process, so this over-states the tree's real footprint; a short
+  peak between two samples is missed.
 
 and, per mode, the ratio large/small and the growth in KB per extra image
 (``(peak_large - peak_small) / (N_large - N_small)``). The targets: a ratio of at
@@ -112,9 +115,13 @@ def run(command: list[str], cwd: Path) -> dict:
         command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     proc = psutil.Process(child.pid)
-    tree_peak = 0
+    tree_peak = own_peak = 0
     while True:
         tree_peak = max(tree_peak, _tree_rss(proc))
+        try:
+            own_peak = max(own_peak, proc.memory_info().rss)
+        except psutil.Error:
+            pass
         pid, status, usage = os.wait4(child.pid, os.WNOHANG)
         if pid:
             break
@@ -129,6 +136,7 @@ def run(command: list[str], cwd: Path) -> dict:
     scale = 1 if sys.platform == "darwin" else 1024
     return {
         "seconds": seconds,
+        "own": own_peak,
         "main": usage.ru_maxrss * scale,
         "tree": max(tree_peak, usage.ru_maxrss * scale),
         "stderr": stderr,
@@ -208,14 +216,15 @@ def main() -> int:
                 rows.append((mode, n, result))
                 print(
                     f"  {mode:>8} {n:>7} images: {n / result['seconds']:7.0f} img/s, "
-                    f"peak RSS main {result['main'] / 2**20:6.0f} MB, "
+                    f"peak RSS own {result['own'] / 2**20:6.0f} MB, "
+                    f"main {result['main'] / 2**20:6.0f} MB, "
                     f"tree {result['tree'] / 2**20:6.0f} MB",
                     flush=True,
                 )
         print(f"\n{'mode':>8} | {'peak':>4} | {small:>8} | {large:>8} | ratio | KB/img")
         for mode in args.modes:
             res = {n: r for m, n, r in rows if m == mode}
-            for what in ("main", "tree"):
+            for what in ("own", "main", "tree"):
                 a, b = res[small][what], res[large][what]
                 print(
                     f"{mode:>8} | {what:>4} | {a / 2**20:>5.0f} MB | "

@@ -28,6 +28,8 @@ __all__ = ["find_duplicates"]
 # those that agree are read to the end, in chunks, so memory stays bounded.
 _PREFIX_BYTES = 1 << 16
 _CHUNK_BYTES = 1 << 20
+#: Files hashed per batch of threaded work (bounds the futures held at once).
+_BATCH = 4096
 
 
 def _hash_file(path: str, limit: int | None) -> bytes | None:
@@ -72,9 +74,13 @@ def _refine(
     if n_jobs == 1 or len(members) < 2:
         keys = dict(zip(members, map(key, members), strict=True))
     else:
-        # hashlib and file reads release the GIL.
+        # hashlib and file reads release the GIL. A batch at a time: pool.map
+        # makes every future at once, about 2 KB each (a lock, a condition).
+        keys = {}
         with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-            keys = dict(zip(members, pool.map(key, members), strict=True))
+            for start in range(0, len(members), _BATCH):
+                batch = members[start : start + _BATCH]
+                keys.update(zip(batch, pool.map(key, batch), strict=True))
     out = []
     for group in groups:
         by_key: dict[Hashable, list[int]] = defaultdict(list)

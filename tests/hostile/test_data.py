@@ -134,6 +134,16 @@ def test_find_duplicates_by_content_path_and_array(tmp_path):
     assert find_duplicates(X, n_jobs=2)[0].tolist() == [0, 2, 3]
 
 
+def test_find_duplicates_in_threads_hashes_a_batch_at_a_time(tmp_path, monkeypatch):
+    from featcls.data import _duplicates
+
+    monkeypatch.setattr(_duplicates, "_BATCH", 2)  # copies fall in other batches
+    body = [bytes([i]) * 200 for i in range(3)]
+    paths = [_write(tmp_path / f"{i}.bin", body[i % 3]) for i in range(7)]
+    sets = find_duplicates([str(p) for p in paths], n_jobs=2)
+    assert [s.tolist() for s in sets] == [[0, 3, 6], [1, 4], [2, 5]]
+
+
 def test_find_duplicates_reads_only_files_that_share_a_size(tmp_path, monkeypatch):
     paths = [_write(tmp_path / f"{i}.bin", bytes([i]) * (100 + i)) for i in range(5)]
     opened = []
