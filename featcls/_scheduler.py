@@ -154,7 +154,10 @@ def run_unordered(tasks, n_jobs: int | None) -> Iterator:
     if not _ACTIVE:
         from joblib import Parallel
 
-        yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks)
+        _close_abandoned()
+        yield from _local(
+            Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks)
+        )
         return
     from distributed import as_completed, get_client
 
@@ -166,6 +169,53 @@ def run_unordered(tasks, n_jobs: int | None) -> Iterator:
     for future in as_completed(futures):
         yield future.result()
         future.release()
+
+
+#: The joblib generators of the local streams running now, and those of streams
+#: that ended while another one ran (see :func:`_local`). Held here, they are
+#: never finalised by the garbage collector with the stream that dropped them.
+_LOCAL_RUNNING: list = []
+_ABANDONED: list = []
+
+
+def _local(results) -> Iterator:
+    """The results of a joblib generator; its tasks stopped when it ends early.
+
+    Closing a joblib generator early stops its tasks by shutting down joblib's
+    process pool, which every ``Parallel`` call shares. A stream dropped
+    without being exhausted (an error in its consumer, a generator kept alive by
+    a traceback) may be collected while a later call runs on that pool; closing
+    it then would shut the pool under that call, which fails or hangs. So a
+    stream that ends while another runs is set aside, and closed before the
+    next call starts.
+    """
+    _LOCAL_RUNNING.append(results)
+    try:
+        # Not ``yield from``, which would close ``results`` on GeneratorExit.
+        for result in results:  # noqa: UP028
+            yield result
+    finally:
+        _LOCAL_RUNNING.remove(results)
+        if sys.is_finalizing():
+            pass  # at exit: nothing left to stop
+        elif _LOCAL_RUNNING:
+            _ABANDONED.append(results)
+        else:
+            _stop(results)
+
+
+def _close_abandoned() -> None:
+    """Close the streams set aside by :func:`_local`, before a new call starts."""
+    while _ABANDONED and not _LOCAL_RUNNING:
+        _stop(_ABANDONED.pop())
+
+
+def _stop(results) -> None:
+    # Stop the tasks still running now rather than when the generator is
+    # collected; that their results go unused after an error is the point.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "[0-9]+ tasks have been successfully")
+        results.close()
 
 
 def _scatter_shared(client, tasks: list) -> list:
@@ -216,24 +266,15 @@ def run_ordered(tasks: Iterable, n_jobs: int | None, window: int | None = None):
     if not _ACTIVE:
         from joblib import Parallel
 
-        results = Parallel(
-            n_jobs=n_jobs,
-            return_as="generator",
-            pre_dispatch=window or "2*n_jobs",
-            batch_size=1,
-        )(tasks)
-        try:
-            yield from results
-        finally:
-            # Stop the tasks still running now rather than when the generator is
-            # collected; that their results go unused after an error is the point.
-            # (An abandoned stream closed at exit has nothing left to stop.)
-            if not sys.is_finalizing():
-                with warnings.catch_warnings():
-                    warnings.filterwarnings(
-                        "ignore", "[0-9]+ tasks have been successfully"
-                    )
-                    results.close()
+        _close_abandoned()
+        yield from _local(
+            Parallel(
+                n_jobs=n_jobs,
+                return_as="generator",
+                pre_dispatch=window or "2*n_jobs",
+                batch_size=1,
+            )(tasks)
+        )
         return
     from distributed import get_client
 

@@ -1,5 +1,6 @@
 """Extraction and comparison on a 2-worker Dask LocalCluster give local results."""
 
+import gc
 import os
 import time
 
@@ -96,6 +97,25 @@ def test_run_ordered_hands_results_over_in_task_order(n_jobs):
     if n_jobs == 1:
         assert pulled == [0]  # the tasks are read as the results are taken
     assert [*results] == [x * x for x in range(1, 12)]
+
+
+@pytest.mark.parametrize("runner", [run_ordered, run_unordered])
+def test_a_stream_collected_while_another_runs_does_not_stop_it(runner):
+    # Closing a joblib generator shuts down the process pool all calls share: a
+    # dropped stream that the garbage collector finds during a later call must
+    # not take that call's workers with it (it failed, or hung, before).
+    first = runner((delayed(slow_square)(x) for x in range(40)), 2)
+    next(first)
+    holder = [first]
+    holder.append(holder)  # only a reference cycle keeps the stream now
+    del first, holder
+    second = runner((delayed(slow_square)(x) for x in range(12)), 2)
+    got = [next(second)]
+    gc.collect()  # collects the dropped stream while the second one runs
+    got += list(second)
+    assert sorted(got) == [x * x for x in range(12)]
+    # The dropped stream is closed when the next call starts.
+    assert list(runner([delayed(slow_square)(3)], 2)) == [9]
 
 
 def test_run_ordered_submits_at_most_a_window_to_the_cluster(cluster):
