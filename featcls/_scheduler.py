@@ -23,7 +23,6 @@ import collections
 import contextlib
 import re
 import sys
-import warnings
 from collections.abc import Iterable, Iterator
 
 __all__ = [
@@ -155,8 +154,9 @@ def run_unordered(tasks, n_jobs: int | None) -> Iterator:
         from joblib import Parallel
 
         _close_abandoned()
+        todo = _Stoppable(tasks)
         yield from _local(
-            Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks)
+            Parallel(n_jobs=n_jobs, return_as="generator_unordered")(todo), todo
         )
         return
     from distributed import as_completed, get_client
@@ -178,16 +178,36 @@ _LOCAL_RUNNING: list = []
 _ABANDONED: list = []
 
 
-def _local(results) -> Iterator:
-    """The results of a joblib generator; its tasks stopped when it ends early.
+class _Stoppable:
+    """An iterator over ``tasks`` that can be told to end early (:meth:`stop`)."""
 
-    Closing a joblib generator early stops its tasks by shutting down joblib's
-    process pool, which every ``Parallel`` call shares. A stream dropped
-    without being exhausted (an error in its consumer, a generator kept alive by
-    a traceback) may be collected while a later call runs on that pool; closing
-    it then would shut the pool under that call, which fails or hangs. So a
-    stream that ends while another runs is set aside, and closed before the
-    next call starts.
+    def __init__(self, tasks: Iterable):
+        self._tasks = iter(tasks)
+        self._stopped = False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._stopped:
+            raise StopIteration
+        return next(self._tasks)
+
+    def stop(self) -> None:
+        self._stopped = True
+
+
+def _local(results, todo: _Stoppable) -> Iterator:
+    """The results of a joblib generator over ``todo``; stopped cleanly if cut short.
+
+    A joblib generator closed before its end stops its tasks by shutting down
+    joblib's process pool, which every ``Parallel`` call shares and whose
+    manager thread can die in that shutdown (a race in loky), leaving the next
+    call waiting forever. So a stream that ends early only stops handing out
+    tasks and takes the results of those already running (at most its window
+    of tasks ahead), and the pool stays as it was. A stream dropped while
+    another runs (found by the garbage collector during a later call) is set
+    aside and finished before the next call starts.
     """
     _LOCAL_RUNNING.append(results)
     try:
@@ -195,27 +215,27 @@ def _local(results) -> Iterator:
         for result in results:  # noqa: UP028
             yield result
     finally:
+        todo.stop()
         _LOCAL_RUNNING.remove(results)
         if sys.is_finalizing():
-            pass  # at exit: nothing left to stop
+            pass  # at exit: nothing left to finish
         elif _LOCAL_RUNNING:
             _ABANDONED.append(results)
         else:
-            _stop(results)
+            _finish(results)
 
 
 def _close_abandoned() -> None:
-    """Close the streams set aside by :func:`_local`, before a new call starts."""
+    """Finish the streams set aside by :func:`_local`, before a new call starts."""
     while _ABANDONED and not _LOCAL_RUNNING:
-        _stop(_ABANDONED.pop())
+        _finish(_ABANDONED.pop())
 
 
-def _stop(results) -> None:
-    # Stop the tasks still running now rather than when the generator is
-    # collected; that their results go unused after an error is the point.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "[0-9]+ tasks have been successfully")
-        results.close()
+def _finish(results) -> None:
+    """Take (and drop) what is left of a joblib generator whose tasks stopped."""
+    with contextlib.suppress(Exception):  # a task's error: its stream has ended
+        for _ in results:
+            pass
 
 
 def _scatter_shared(client, tasks: list) -> list:
@@ -261,19 +281,23 @@ def run_ordered(tasks: Iterable, n_jobs: int | None, window: int | None = None):
     (those that finish early wait, which takes memory only while an earlier task
     is slower). On a cluster, at most ``window`` futures (default twice the
     cluster's threads) are submitted and not yet taken. Closing the generator
-    early cancels what has not run.
+    early hands out no more tasks: locally those already running finish (the
+    process pool, shared by every call, is never shut down under another);
+    on a cluster what has not run is cancelled.
     """
     if not _ACTIVE:
         from joblib import Parallel
 
         _close_abandoned()
+        todo = _Stoppable(tasks)
         yield from _local(
             Parallel(
                 n_jobs=n_jobs,
                 return_as="generator",
                 pre_dispatch=window or "2*n_jobs",
                 batch_size=1,
-            )(tasks)
+            )(todo),
+            todo,
         )
         return
     from distributed import get_client

@@ -99,6 +99,18 @@ def test_run_ordered_hands_results_over_in_task_order(n_jobs):
     assert [*results] == [x * x for x in range(1, 12)]
 
 
+def test_a_stream_closed_early_hands_out_no_more_tasks_and_keeps_the_pool():
+    pulled = []
+    stream = run_ordered(_counted_tasks(40, pulled), 2)
+    assert next(stream) == 0
+    stream.close()
+    handed_out = len(pulled)
+    assert handed_out < 40
+    # The shared pool still works, and the closed stream took no more tasks.
+    assert list(run_ordered(_counted_tasks(5, []), 2)) == [0, 1, 4, 9, 16]
+    assert len(pulled) == handed_out
+
+
 @pytest.mark.parametrize("runner", [run_ordered, run_unordered])
 def test_a_stream_collected_while_another_runs_does_not_stop_it(runner):
     # Closing a joblib generator shuts down the process pool all calls share: a
@@ -114,7 +126,7 @@ def test_a_stream_collected_while_another_runs_does_not_stop_it(runner):
     gc.collect()  # collects the dropped stream while the second one runs
     got += list(second)
     assert sorted(got) == [x * x for x in range(12)]
-    # The dropped stream is closed when the next call starts.
+    # The dropped stream is finished when the next call starts.
     assert list(runner([delayed(slow_square)(3)], 2)) == [9]
 
 
