@@ -273,7 +273,7 @@ class Extraction(TransformerMixin, BaseEstimator):
             return (
                 f"crop={crop}"
                 + (f", margin={margin}" if crop else "")
-                + (f", mask_out={mask_out}")
+                + f", mask_out={mask_out}"
             )
 
         flags = [f"--crop --margin {margins[0]}"] if theirs[0] else []

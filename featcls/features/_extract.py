@@ -305,9 +305,8 @@ def load_image(
     own: the channel policy of :func:`~featcls.data.split_channels` it was
     trained with (applied to the prepared image, alpha included, as
     :class:`~featcls.models.CNNClassifier` does, on the uint8 scale) and the
-    named channels it takes,
-    in its order. Also returns whether the object mask that ``crop`` or
-    ``mask_out`` needed is empty.
+    named channels it takes, in its order. Also returns whether the object mask
+    that ``crop`` or ``mask_out`` needed is empty.
     """
     if config.select is not None:
         image_src = channel_view(image_src, config.select, name)
