@@ -131,10 +131,38 @@ def test_compare_states_what_the_backbone_saw_and_pretrain_fold_avoids_it(tmp_pa
     assert "inside each fit, on its training images" in html
 
 
+def test_compare_pretrains_the_embedding_features_inside_each_fold(tmp_path):
+    args = ["compare", "--dataset", "synthetic", "--n-samples", "30"]
+    args += ["--image-size", "16", "--models", "logreg", "--folds", "2"]
+    args += ["--features", "intensity,embedding", "--embedding-architecture", "simple"]
+    args += ["--pretrain", "fold", "--pretrain-epochs", "1", "--no-progress"]
+    args += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "o")]
+    done = runner.invoke(app, args)
+    assert done.exit_code == 0, done.output
+    said = " ".join(done.output.split())
+    assert "pretraining: The network of the embedding features of logreg" in said
+    assert "none of the 30 evaluated images was seen" in said
+    result = ComparisonResult.from_json(tmp_path / "o" / "results.json")
+    (entry,) = result.settings["pretrained_on"]["logreg"]
+    assert (entry["network"], entry["folds"], entry["seen"]) == ("embedding", 2, 0)
+    backbones = list((tmp_path / "cache" / "backbones").glob("*.pt"))
+    assert len(backbones) == 2
+    assert PretrainedBackbone.load(backbones[0]).info["network"] == {
+        "architecture": "simple"
+    }
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--models", "svm", "--pretrain", "fold"], "--models svm has none"),
+        (
+            ["--models", "svm", "--pretrain", "fold"],
+            "--models svm has no CNN or fusion model and --features no embedding",
+        ),
+        (
+            ["--features", "intensity,embedding"],
+            "with featcls compare, --pretrain fold",
+        ),
         (["--models", "cnn", "--pretrain-epochs", "2"], "needs --pretrain fold"),
         (["--models", "cnn", "--pretrain-augment", "noise=0"], "needs --pretrain"),
         (["--models", "cnn", "--pretrain", "fold", "--pretrain-epochs", "0"], "1 or"),

@@ -472,10 +472,12 @@ def _pretrain_setting(v):
             if value is not None:
                 fail(f"{option} needs --pretrain fold (the pretraining it sets).")
         return None
-    if not image_models(v.models):
+    embedding = "embedding" in [f.strip() for f in (v.features or "").split(",")]
+    if not image_models(v.models) and not embedding:
         fail(
-            f"--pretrain {mode} pretrains the CNN and fusion models; --models "
-            f"{v.models} has none."
+            f"--pretrain {mode} pretrains the CNN and fusion models and the network "
+            f"of the embedding features; --models {v.models} has no CNN or fusion "
+            "model and --features no embedding."
         )
     settings = {}
     if v.pretrain_epochs is not None:

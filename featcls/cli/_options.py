@@ -445,12 +445,14 @@ def feature_families(features: str | None, params) -> str | list | None:
                 "--features (e.g. --features default,embedding)."
             )
         return features
-    if weights is None and module is None:
+    pretrain = params.get("pretrain")
+    if weights is None and module is None and pretrain is None:
         fail(
             "--features embedding needs a network: give --embedding-weights PATH (a "
             "model file of 'featcls train', or a state dict with "
             "--embedding-architecture or --embedding-module) or --embedding-module "
-            "PACKAGE.MODULE:FACTORY."
+            "PACKAGE.MODULE:FACTORY; with featcls compare, --pretrain fold "
+            "pretrains --embedding-architecture inside each training fold."
         )
     from featcls.features import EmbeddingFeatures
 
@@ -983,8 +985,10 @@ PretrainOpt = Annotated[
         "--pretrain",
         help="fold: pretrain the network of the CNN and fusion models without "
         "labels (VICReg, as 'featcls pretrain') inside each fit, on that "
-        "fold's training images only, then train it on the labels: no test "
-        "image is ever seen. Not with the embedding features.",
+        "fold's training images only, then train it on the labels; and the "
+        "network of the embedding features (--embedding-architecture or "
+        "--embedding-module, without --embedding-weights) before each fold's "
+        "features are extracted: no test image is ever seen.",
         rich_help_panel="Models",
     ),
 ]

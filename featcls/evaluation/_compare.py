@@ -11,6 +11,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -61,7 +62,12 @@ from featcls.evaluation._splits import (
     make_folds,
     merge_duplicates,
 )
-from featcls.evaluation._transduction import pretrain_in_folds, pretrained_on
+from featcls.evaluation._transduction import (
+    fold_extractor,
+    pretrain_in_folds,
+    pretrained_on,
+    pretrains_embedding,
+)
 from featcls.exceptions import Setting, SettingError
 from featcls.features import FeatureExtractor, FeatureFamily
 from featcls.models import (
@@ -732,9 +738,14 @@ def compare(
         (``CNNClassifier(pretrain=...)``), so no test image of a fold is ever
         seen by the pretraining of that fold. A dict: the same, with these
         pretraining settings (``{"epochs": 10}``). A model that already has
-        ``pretrain`` settings keeps them. Refused when a model uses the
-        ``embedding`` feature family (its network runs once for all folds; not
-        supported yet) or no model trains a network. Whatever this setting,
+        ``pretrain`` settings keeps them. The network of the ``embedding``
+        features of ``features`` (its ``module`` or ``architecture``, without
+        ``weights``) is pretrained likewise on each fit's training images, and
+        the feature matrix of that fit extracted with it (the backbones are kept
+        in ``cache_dir``, under ``backbones/``, and reused by a re-run).
+        Refused when a model holds ``embedding`` features of its own (a fusion
+        model's feature branch) or no model trains or uses a network. Whatever
+        this setting,
         every model whose network starts from a backbone file of
         :func:`~featcls.models.pretrain` (``weights``, ``embedding`` features)
         is checked against the evaluated images: ``settings["pretrained_on"]``
@@ -944,8 +955,10 @@ def compare(
     timing: dict[str, float] = {}
     feature_names = None
     matrices: dict[tuple, np.ndarray] = {}  # (fold, fraction) → its feature matrix
+    embedding_pretraining: dict[tuple, dict] = {}  # (fold, fraction) → what it saw
     feature_models = [n for n, est in resolved.items() if not takes_images(est)]
     extractor = None
+    embed_fold = False
     if feature_models:
         extractor = (
             features
@@ -953,8 +966,10 @@ def compare(
             else FeatureExtractor(n_jobs=n_jobs, progress=progress)
         )
         stateful = any(f.stateful for f in _families_of(extractor))
+        embed_fold = pretrains_embedding(pretrain, resolved, extractor, takes_images)
+        pretrain_used = pretrain if isinstance(pretrain, Mapping) else {}
         start = time.perf_counter()
-        if not stateful:
+        if not (stateful or embed_fold):
             # Each row depends on its own image only: extract once, share everywhere.
             # Float32 (as the codebook's matrices below): every model takes it,
             # XGBoost and the forests work in it, and it halves the one copy held.
@@ -964,9 +979,22 @@ def compare(
         else:
             # A learned codebook is fitted on each fold's training images only; the
             # per-image descriptors are cached, so only the cheap encoding is redone.
+            # With pretrain, so is the embedding's network (pretrained backbones are
+            # kept in the cache folder: a re-run reuses them).
             with _cache_for(extractor) as cached:
                 for key, train in subsets.items():
-                    fitted = clone(cached).fit(table.iloc[train])
+                    fold = cached
+                    if embed_fold:
+                        fold, saw = fold_extractor(
+                            cached,
+                            table.iloc[train],
+                            pretrain,
+                            random_state=random_state,
+                            progress=progress,
+                            folder=Path(cached.cache_dir) / "backbones",
+                        )
+                        embedding_pretraining[key] = saw
+                    fitted = clone(fold).fit(table.iloc[train])
                     matrices[key] = fitted._extract(table, dtype=np.float32)[0]
         feature_names = list(fitted.get_feature_names_out())
         timing["features"] = time.perf_counter() - start
@@ -1040,7 +1068,10 @@ def compare(
                 if saved is not None:
                     key = saved.key(
                         name,
-                        est if takes_images(est) else [est, _identity(extractor)],
+                        est
+                        if takes_images(est)
+                        else [est, _identity(extractor)]
+                        + ([_plain_dict(pretrain_used)] if embed_fold else []),
                         subsets[i, fraction],
                         fold["test"],
                         fraction,
@@ -1106,6 +1137,15 @@ def compare(
         if r.get("extra"):
             extras.setdefault(r["model"], []).append(
                 {"repeat": r["repeat"], "fold": r["fold"], **r["extra"]}
+            )
+    for (i, _), saw in embedding_pretraining.items():
+        for name in feature_models:  # logged as a CNN's fit logs its pretraining
+            extras.setdefault(name, []).append(
+                {
+                    "repeat": folds[i]["repeat"],
+                    "fold": folds[i]["fold"],
+                    "pretrain": saw,
+                }
             )
     images = table["image"].tolist()
     sample_ids = [

@@ -139,7 +139,10 @@ class EmbeddingFeatures(FeatureFamily):
     weights : str, path or None, default=None
         A featcls CNN model file or a state dict (see above).
     module : torch.nn.Module, callable, str or None, default=None
-        Your own network (see above). ``weights`` or ``module`` is required.
+        Your own network (see above). ``weights`` or ``module`` is required,
+        except inside ``compare(..., pretrain="fold")``, which pretrains
+        ``module`` or ``architecture`` on each training fold and gives the
+        family that backbone's weights.
     architecture : {"lipnet", "simple", "resnet"}, default="lipnet"
         The built-in network a plain state dict is loaded into when there is no
         ``module``.
@@ -233,13 +236,17 @@ class EmbeddingFeatures(FeatureFamily):
         self.device = device
         self.n_threads = n_threads
 
-    def _check_params(self) -> None:
+    def _check_network(self) -> None:
+        # Checked when the network is loaded, not when the family is built: inside
+        # compare(..., pretrain="fold") a family of an architecture alone is given
+        # a backbone pretrained on each training fold.
         if self.weights is None and self.module is None:
             raise ValueError(
                 "The 'embedding' feature family needs a network: give EmbeddingFeatures"
                 " 'weights' (a featcls CNN model file, or a state dict with "
                 "'architecture' or 'module') or 'module' (a torch module, a factory "
-                "or 'package.module:factory')."
+                "or 'package.module:factory'); or compare(..., pretrain='fold') "
+                "pretrains its architecture inside each training fold."
             )
 
     # -- the network ----------------------------------------------------------------
@@ -268,6 +275,7 @@ class EmbeddingFeatures(FeatureFamily):
     def _backbone(self):
         """The loaded network (:class:`~featcls._nets._backbone.Backbone`), once."""
         self.validate()
+        self._check_network()
         key = self._source_key()
         memo = self.__dict__.get("_backbone_memo")
         if memo is not None and memo[0] == key:

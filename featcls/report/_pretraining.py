@@ -17,6 +17,7 @@ _HOW = {
     "embedding": "backbone file (embedding features)",
     "fold": "inside each fit, on its training images",
 }
+_HOW_EMBEDDING_FOLD = "embedding features: inside each fit, on its training images"
 
 
 def pretraining_section(facts: Facts) -> dict | None:
@@ -44,7 +45,10 @@ def pretraining_section(facts: Facts) -> dict | None:
                 {
                     "model": model,
                     "color": facts.hex_colors.get(model),
-                    "how": _HOW.get(entry.get("via"), str(entry.get("via"))),
+                    "how": _HOW_EMBEDDING_FOLD
+                    if entry.get("via") == "fold"
+                    and entry.get("network") == "embedding"
+                    else _HOW.get(entry.get("via"), str(entry.get("via"))),
                     "file": None if file is None else os.path.basename(str(file)),
                     "method": METHOD_NAMES.get(
                         entry.get("method"), entry.get("method")

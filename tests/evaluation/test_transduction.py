@@ -7,7 +7,13 @@ from featcls import FeatureExtractor, compare
 from featcls.evaluation import ComparisonResult, pretraining_notes
 from featcls.features import EmbeddingFeatures
 from featcls.features._cache import content_key
-from featcls.models import CNNClassifier, FusionClassifier, build_models, pretrain
+from featcls.models import (
+    CNNClassifier,
+    FusionClassifier,
+    PretrainedBackbone,
+    build_models,
+    pretrain,
+)
 from featcls.report import render_report
 
 SIZE = 16
@@ -88,7 +94,8 @@ def test_the_embedding_features_of_every_feature_model_are_counted_too(backbone)
     ]
     assert [(e["via"], e["seen"]) for e in found["fusion"]] == [("embedding", 5)]
     notes = pretraining_notes(result.settings)
-    assert len(notes) == 2 and "cannot be pretrained per fold (yet)" in notes[0]
+    assert len(notes) == 2
+    assert "pretrains their network inside each training fold instead" in notes[0]
 
 
 def test_no_count_without_a_pretrained_backbone():
@@ -126,6 +133,7 @@ def test_pretrain_fold_never_shows_a_test_image_to_the_pretraining():
         "cnn": [
             {
                 "via": "fold",
+                "network": "cnn",
                 "method": "vicreg",
                 "folds": 3,
                 "n_images": 20,
@@ -156,10 +164,23 @@ def test_pretrain_fold_keeps_a_model_s_own_settings():
         (
             ["logreg", "cnn"],
             FeatureExtractor(
-                families=[EmbeddingFeatures(module="mynets:make", device="cpu")]
+                families=[EmbeddingFeatures(weights="bb.pt", device="cpu")]
             ),
             "fold",
-            "logreg uses the 'embedding' feature family",
+            r"from random weights .* it was given weights \(bb.pt\)",
+        ),
+        (
+            {
+                "fusion": FusionClassifier(
+                    cnn=CNNClassifier(**CNN),
+                    features=FeatureExtractor(
+                        families=[EmbeddingFeatures(weights="bb.pt", device="cpu")]
+                    ),
+                )
+            },
+            None,
+            "fold",
+            "fusion holds 'embedding' features of its own",
         ),
         (["cnn"], None, "all", "must be None, 'fold' or a dict"),
         (["cnn"], None, {"epochs": 0}, r"'epochs' parameter of compare\(pretrain"),
@@ -169,3 +190,88 @@ def test_pretrain_fold_refuses_what_it_cannot_do(models, features, pretrain, mes
     X, y = data(8)
     with pytest.raises(ValueError, match=message):
         compare(models, X, y, cv=2, features=features, pretrain=pretrain)
+
+
+# -- the embedding features, pretrained per fold ---------------------------------
+def _deep_features(cache_dir=None):
+    deep = EmbeddingFeatures(architecture="lipnet", input_size=SIZE, device="cpu")
+    return FeatureExtractor(families=["intensity", deep], cache_dir=cache_dir)
+
+
+def test_pretrain_fold_pretrains_the_embedding_network_on_each_training_fold(tmp_path):
+    X, y = data(30)
+    result = compare(
+        ["logreg"],
+        X,
+        y,
+        cv=3,
+        importance=False,
+        features=_deep_features(tmp_path / "cache"),
+        pretrain={"epochs": 1, "batch_size": 8},
+        random_state=0,
+    )
+    keys = [content_key(image) for image in X]
+    folds = {(f["repeat"], f["fold"]): f["test"] for f in result.folds}
+    logged = result.extras["logreg"]
+    assert len(logged) == 3
+    for fold in logged:
+        test = set(folds[fold["repeat"], fold["fold"]])
+        saw = set(fold["pretrain"]["images"])
+        assert saw == {keys[i] for i in range(len(X)) if i not in test}
+    assert result.settings["pretrained_on"] == {
+        "logreg": [
+            {
+                "via": "fold",
+                "network": "embedding",
+                "method": "vicreg",
+                "folds": 3,
+                "n_images": 20,
+                "seen": 0,
+                "of": 30,
+            }
+        ]
+    }
+    (note,) = pretraining_notes(result.settings)
+    assert note.startswith("The network of the embedding features of logreg was")
+    assert "none of the 30 evaluated images was seen" in note
+    html = render_report(result)
+    assert "embedding features: inside each fit, on its training images" in html
+    # One backbone per fold, each its own network: the folds' features differ.
+    files = sorted((tmp_path / "cache" / "backbones").glob("embedding-*.pt"))
+    assert len(files) == 3
+    nets = [PretrainedBackbone.load(f) for f in files]
+    assert {len(n.image_keys) for n in nets} == {20}
+    assert len({n.state_dict["trunk.0.weight"].sum().item() for n in nets}) == 3
+
+
+def test_a_rerun_reuses_the_folds_backbones_and_gives_the_same_result(
+    tmp_path, monkeypatch
+):
+    X, y = data(20)
+    settings = {"epochs": 1, "batch_size": 8}
+    run = {"cv": 2, "importance": False, "pretrain": settings, "random_state": 0}
+    first = compare(["logreg"], X, y, features=_deep_features(tmp_path), **run)
+
+    def no_pretraining(*args, **kwargs):
+        raise AssertionError("the backbones were pretrained again")
+
+    monkeypatch.setattr("featcls.models.pretrain", no_pretraining)
+    again = compare(["logreg"], X, y, features=_deep_features(tmp_path), **run)
+    for a, b in zip(again.records, first.records, strict=True):
+        np.testing.assert_array_equal(a.proba, b.proba)
+        np.testing.assert_array_equal(a.y_pred, b.y_pred)
+    # Other settings are another backbone, pretrained anew.
+    with pytest.raises(AssertionError, match="pretrained again"):
+        compare(
+            ["logreg"],
+            X,
+            y,
+            features=_deep_features(tmp_path),
+            **{**run, "pretrain": {"epochs": 2, "batch_size": 8}},
+        )
+
+
+def test_without_pretrain_an_embedding_family_needs_a_network():
+    X, y = data(8)
+    with pytest.raises(ValueError, match="needs a network.*pretrain='fold'"):
+        compare(["logreg"], X, y, cv=2, features=_deep_features())
