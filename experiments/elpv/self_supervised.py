@@ -4,16 +4,19 @@ The benchmark's CNNs (``run.py``) start from random weights. Here the same LipNe
 on the same 5 folds as ``run.py`` (stratified, seed ``--seed``) and with the same
 training settings, is first pretrained without labels by VICReg on each fold's
 training images only (``CNNClassifier(pretrain=...)``, what ``compare(...,
-pretrain="fold")`` sets), then fine-tuned on the labels; and the pooled
-activations of such a fold-pretrained LipNet (the ``embedding`` family with
-``pretrain``) feed the RBF SVM next to the nine default feature families. No
+pretrain="fold")`` sets), then fine-tuned on the labels (the backbone frozen for
+``--freeze-epochs``, then at ``--backbone-lr`` times the head's rate); and the
+pooled activations of a LipNet pretrained the same way on each training fold (the
+``embedding`` family, pretrained per fold by ``compare(..., pretrain=...)``) feed
+the RBF SVM next to the nine default feature families. No
 test image is ever seen by a pretraining (the report's "Self-supervised
 pretraining" section counts them):
 
-    python experiments/elpv/self_supervised.py              # the three models
-    python experiments/elpv/self_supervised.py --models svm-embedding-ssl
+    python experiments/elpv/self_supervised.py --out reports/elpv/ssl/cnn
+    python experiments/elpv/self_supervised.py --models svm-embedding-ssl \
+        --out reports/elpv/ssl/embedding
 
-Outputs in ``--out`` (default ``reports/elpv/ssl``): ``report.html``,
+Outputs in ``--out`` (default ``reports/elpv/ssl/cnn``): ``report.html``,
 ``results.json`` and ``summary.md`` (the table the benchmark docs copy, with the
 command, hardware and wall time).
 """
@@ -40,6 +43,8 @@ run = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(run)
 
 MODELS = ("cnn-lipnet", "cnn-lipnet-ssl", "svm-embedding-ssl")
+#: The default run: the two CNNs (the embedding's SVM runs on its own, see below).
+CNN_MODELS = ("cnn-lipnet", "cnn-lipnet-ssl")
 #: The views of the pretraining. Crops and the dihedral group as in featcls's
 #: defaults; milder photometric changes, since on electroluminescence images the
 #: darkness of a region is the defect.
@@ -52,7 +57,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="\n".join(__doc__.splitlines()[1:]),
     )
-    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument(
+        "--models",
+        default=",".join(CNN_MODELS),
+        help="cnn-lipnet and/or cnn-lipnet-ssl; or svm-embedding-ssl alone",
+    )
     parser.add_argument("--target", default="defective", choices=run.TARGETS)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--folds", type=int, default=5)
@@ -60,19 +69,36 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--cnn-size", type=int, default=64)
     parser.add_argument("--cnn-epochs", type=int, default=30)
     parser.add_argument("--cnn-patience", type=int, default=8)
-    parser.add_argument("--pretrain-epochs", type=int, default=40)
+    parser.add_argument("--pretrain-epochs", type=int, default=100)
+    parser.add_argument(
+        "--freeze-epochs",
+        type=int,
+        default=2,
+        help="fine-tuning of the pretrained CNN: epochs with the backbone frozen",
+    )
+    parser.add_argument(
+        "--backbone-lr",
+        type=float,
+        default=0.3,
+        help="fine-tuning of the pretrained CNN: the backbone's learning rate as a "
+        "multiple of the head's",
+    )
     parser.add_argument("--cache-dir", default=".featcls-cache")
-    parser.add_argument("--out", type=Path, default=Path("reports/elpv/ssl"))
+    parser.add_argument("--out", type=Path, default=Path("reports/elpv/ssl/cnn"))
     args = parser.parse_args(argv)
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = sorted(set(args.models) - set(MODELS))
     if unknown:
         parser.error(f"unknown model(s) {unknown}; choose from {list(MODELS)}")
+    if "svm-embedding-ssl" in args.models and len(args.models) > 1:
+        # compare(pretrain=...) would pretrain the from-scratch CNN as well.
+        parser.error("run svm-embedding-ssl on its own (--models svm-embedding-ssl)")
     args.quick = False
     return args
 
 
 def pretrain_settings(args) -> dict:
+    """VICReg's settings, for the CNN's and for the embedding's pretraining."""
     return {"epochs": args.pretrain_epochs, "augment": dict(SSL_AUGMENT)}
 
 
@@ -89,16 +115,17 @@ def build(args) -> tuple[dict, FeatureExtractor]:
             architecture="lipnet",
             random_state=args.seed,
             pretrain=pretrain_settings(args),
+            freeze_epochs=args.freeze_epochs,
+            backbone_lr=args.backbone_lr,
             **cnn,
         )
     features = None
     if "svm-embedding-ssl" in args.models:
+        # No weights: compare(pretrain=...) pretrains this network on each
+        # training fold (on the main process's torch threads) before that fold's
+        # features are extracted.
         embedding = EmbeddingFeatures(
-            architecture="lipnet",
-            input_size=args.cnn_size,
-            pretrain=pretrain_settings(args),
-            n_threads=1 if args.n_jobs != 1 else None,
-            device="cpu",
+            architecture="lipnet", input_size=args.cnn_size, device="cpu"
         )
         features = FeatureExtractor(
             families=["default", embedding],
@@ -133,6 +160,7 @@ def main(argv=None) -> None:
         command=command,
         progress=sys.stderr.isatty(),
         importance=False,
+        pretrain=pretrain_settings(args) if features is not None else None,
     )
     wall = time.perf_counter() - start
     print(result.summary(), flush=True)
@@ -149,6 +177,10 @@ def main(argv=None) -> None:
         "hardware": run.hardware(result),
         "wall_s": round(wall, 1),
         "pretrain": pretrain_settings(args),
+        "fine_tuning": {
+            "freeze_epochs": args.freeze_epochs,
+            "backbone_lr": args.backbone_lr,
+        },
         "pretrained_on": result.settings.get("pretrained_on"),
     }
     (args.out / "summary.md").write_text(

@@ -86,8 +86,17 @@ def warnings_as_lines():
     with warnings.catch_warnings():
         warnings.simplefilter("default", DataWarning)
         warnings.simplefilter("default", FeatureWarning)
+        warnings.filterwarnings(
+            "ignore", message=LOKY_WORKER_REPLACED, category=UserWarning
+        )
         warnings.showwarning = _show_warning
         yield
+
+
+#: The start of loky's note when its manager replaces a worker that stopped (its
+#: idle timeout, its memory check) while tasks were queued: the queued tasks run on
+#: the new worker and nothing is lost, so it says nothing to a user of featcls.
+LOKY_WORKER_REPLACED = "A worker stopped while some jobs were given to the executor"
 
 
 #: Options whose being given changes the run even at the default value.
