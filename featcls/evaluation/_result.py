@@ -1111,6 +1111,10 @@ class ComparisonResult:
         prediction). Empty when the model stored no probabilities.
         """
         out = []
+        # Single-label: the wrong rows of every fold as arrays, and dicts for the k
+        # shown only (a fold of 100,000 test images makes no object per row).
+        index, pred, confidence = [], [], []
+        y = None
         for r in self._records(model):
             if r.repeat != repeat or r.error is not None or r.proba is None:
                 continue
@@ -1118,18 +1122,30 @@ class ComparisonResult:
             if self.multilabel:
                 out += self._label_errors(r, proba)
                 continue
-            for i, idx in enumerate(r.test_index):
-                if r.y_pred[i] != self.y[idx]:
-                    out.append(
-                        {
-                            "index": int(idx),
-                            "true": self.y[idx],
-                            "pred": r.y_pred[i],
-                            "confidence": float(np.nanmax(proba[i])),
-                        }
-                    )
-        out.sort(key=lambda e: -e["confidence"])
-        return out[:k]
+            if y is None:
+                y = np.asarray(self.y, dtype=object)
+            test = np.asarray(r.test_index, dtype=np.intp)
+            wrong = np.flatnonzero(np.asarray(r.y_pred, dtype=object) != y[test])
+            index.append(test[wrong])
+            pred.append(np.asarray(r.y_pred, dtype=object)[wrong])
+            confidence.append(np.nanmax(proba[wrong], axis=1, initial=-np.inf))
+        if self.multilabel:
+            out.sort(key=lambda e: -e["confidence"])
+            return out[:k]
+        if not index:
+            return []
+        index, pred = np.concatenate(index), np.concatenate(pred)
+        confidence = np.concatenate(confidence)
+        order = np.argsort(-confidence, kind="stable")[:k]  # ties keep fold order
+        return [
+            {
+                "index": int(index[i]),
+                "true": self.y[index[i]],
+                "pred": pred[i],
+                "confidence": float(confidence[i]),
+            }
+            for i in order
+        ]
 
     def _label_errors(self, r: FoldRecord, proba: np.ndarray) -> list[dict]:
         """Samples whose predicted label set is wrong; confidence of the worst label."""
