@@ -29,6 +29,20 @@ __all__ = [
 ]
 
 
+def mask_policy(ctx, ds) -> str:
+    """The mask policy of a command: ``--mask``, or the dataset's own.
+
+    ``--mask`` counts where the user set it (command line, environment or
+    configuration file); otherwise the loaded dataset's ``mask_policy`` applies
+    (``"full"`` for ELPV's cells, else ``"auto"``).
+    """
+    source = getattr(ctx.get_parameter_source("mask"), "name", None)
+    if source in ("COMMANDLINE", "ENVIRONMENT", "DEFAULT_MAP"):
+        value = ctx.params["mask"]
+        return getattr(value, "value", value)
+    return ds.mask_policy
+
+
 def fail(message: str) -> None:
     """Print one line to stderr and exit with status 1."""
     typer.echo(f"featcls: error: {message}", err=True)

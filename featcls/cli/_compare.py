@@ -17,6 +17,7 @@ from featcls.cli._common import (
     command_line,
     echo_skipped,
     fail,
+    mask_policy,
     run_guarded,
 )
 from featcls.cli._config import apply_config
@@ -336,7 +337,7 @@ def compare(
         extractor = FeatureExtractor(
             families=families,
             channels=v.channels.value,
-            mask=v.mask.value,
+            mask=mask_policy(ctx, ds),
             **inputs.features(),
             n_jobs=v.n_jobs,
             # Without a cache of the user's, finished chunks of features are kept

@@ -15,6 +15,7 @@ from featcls.cli._common import (
     check_scheduler,
     echo_skipped,
     fail,
+    mask_policy,
     run_guarded,
 )
 from featcls.cli._options import (
@@ -136,7 +137,7 @@ def extract(
         fx = FeatureExtractor(
             families=families,
             channels=channels.value,
-            mask=mask.value,
+            mask=mask_policy(ctx, ds),
             **inputs.features(),
             n_jobs=n_jobs,
             cache_dir=cache_dir or checkpoint.features,

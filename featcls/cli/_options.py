@@ -479,7 +479,9 @@ MaskPolicyOpt = Annotated[
     typer.Option(
         "--mask",
         help="Object mask: the dataset's masks where given, else automatic "
-        "segmentation ('auto'); or the whole image ('full').",
+        "segmentation ('auto'); or the whole image ('full'). Not given: 'auto', "
+        "or what the dataset declares ('full' for --dataset elpv, whose images "
+        "are whole cells).",
         rich_help_panel="Features",
     ),
 ]

@@ -13,6 +13,7 @@ from featcls.cli._common import (
     check_out_file,
     echo_skipped,
     fail,
+    mask_policy,
     run_guarded,
 )
 from featcls.cli._options import (
@@ -177,7 +178,7 @@ def train(
         extractor = FeatureExtractor(
             families=families,
             channels=channels.value,
-            mask=mask.value,
+            mask=mask_policy(ctx, ds),
             **inputs.features(),
             n_jobs=n_jobs,
             cache_dir=cache_dir,

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from featcls._policies import MASK_POLICIES
 from featcls.data._channels import check_channel_names, sample_channel_names
 from featcls.data._table import as_sample_table, select_channels
 
@@ -86,6 +87,13 @@ class Dataset:
         Names of the samples' channels when each sample is one file per named
         channel (:class:`ChannelFiles`); by default those of the first sample.
         None for samples of one file or array.
+    mask_policy : {"auto", "full"}, default="auto"
+        How the features find the object in an image without a mask of its own,
+        when the extraction is not told (``FeatureExtractor(mask=...)``, ``featcls
+        --mask``): ``"auto"`` segments it, ``"full"`` says that the objects fill
+        their images (cropped cells, as in the ELPV data set), so the whole image
+        is the object. :func:`~featcls.compare` (given ``dataset=`` and no
+        ``features``) and the ``featcls`` commands follow it.
 
     Examples
     --------
@@ -106,8 +114,14 @@ class Dataset:
     meta: dict[str, Any] = field(default_factory=dict)
     channel_names: tuple[str, ...] | None = None
     label_matrix: pd.DataFrame | None = None
+    mask_policy: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.mask_policy not in MASK_POLICIES:
+            raise ValueError(
+                f"Dataset {self.name!r}: mask_policy must be one of "
+                f"{', '.join(map(repr, MASK_POLICIES))}; got {self.mask_policy!r}."
+            )
         self.X = as_sample_table(self.X)
         n = len(self.X)
         if self.label_matrix is not None:
@@ -291,6 +305,7 @@ class Dataset:
             name=self.name,
             meta=dict(self.meta),
             channel_names=self.channel_names,
+            mask_policy=self.mask_policy,
         )
 
     def select_channels(self, channels: Any) -> Dataset:
@@ -329,4 +344,5 @@ class Dataset:
             name=self.name,
             meta={**self.meta, "channels": ",".join(names or ())},
             channel_names=names,
+            mask_policy=self.mask_policy,
         )

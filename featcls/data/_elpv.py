@@ -52,6 +52,10 @@ def load_elpv(*, target: str = "defective", cell_type: str | None = None) -> Dat
     The package records no module of origin for the cells, so ``groups`` is None and
     cells of one module can land on both sides of a split.
 
+    Each image is one whole cell, so the data set's ``mask_policy`` is ``"full"``:
+    the features take the whole image as the object instead of segmenting it (a
+    dark, defective region would otherwise fall outside the automatic mask).
+
     Parameters
     ----------
     target : {"defective", "defect_level", "cell_type"}, default="defective"
@@ -137,4 +141,5 @@ def load_elpv(*, target: str = "defective", cell_type: str | None = None) -> Dat
             cell_type=cell_type,
             elpv_version=_package_version(),
         ),
+        mask_policy="full",
     )

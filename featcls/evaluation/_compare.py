@@ -650,7 +650,8 @@ def compare(
         not change the threads of given estimators: build them with
         ``n_jobs=threads_per_model(n_jobs)`` to share the CPUs out.
     features : FeatureExtractor, optional
-        The extractor for the feature models (default: ``FeatureExtractor()``).
+        The extractor for the feature models (default: ``FeatureExtractor()``,
+        with the ``mask_policy`` of ``dataset`` when given).
         Its features are extracted once for all the feature models (once per
         training part with a learned codebook) into one float32 matrix, which
         every fit takes its rows from: float32 halves the memory, and the
@@ -963,7 +964,11 @@ def compare(
         extractor = (
             features
             if features is not None
-            else FeatureExtractor(n_jobs=n_jobs, progress=progress)
+            else FeatureExtractor(
+                mask="auto" if dataset is None else dataset.mask_policy,
+                n_jobs=n_jobs,
+                progress=progress,
+            )
         )
         stateful = any(f.stateful for f in _families_of(extractor))
         embed_fold = pretrains_embedding(pretrain, resolved, extractor, takes_images)

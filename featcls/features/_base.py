@@ -45,6 +45,15 @@ class FeatureFamily(TransformerMixin, BaseEstimator):
     def compute(self, ctx) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def descriptor_params(self) -> dict:
+        """What a stateful family's local descriptors depend on (their cache key).
+
+        All its parameters unless it says otherwise;
+        :class:`~featcls.features.VLADFeatures` names the grid and support sizes
+        only, so a new vocabulary reuses the descriptors.
+        """
+        return self.get_params()
+
     def validate(self) -> None:
         """Check the parameters; raise ``ValueError`` naming the bad one.
 

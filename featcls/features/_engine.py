@@ -570,7 +570,7 @@ class Extraction(TransformerMixin, BaseEstimator):
         folder = None
         if samples.keys is not None:
             description = {
-                "family": [family.name, family.get_params()],
+                "family": [family.name, family.descriptor_params()],
                 **self._cache_description(()),
                 # Descriptors have their own version: a change to the plain
                 # families must not throw away the costly descriptors.

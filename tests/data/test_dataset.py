@@ -72,3 +72,13 @@ def test_unlabelled():
 def test_inconsistent(kwargs, message):
     with pytest.raises(ValueError, match=message):
         Dataset(X=["a.png", "b.png"], **kwargs)
+
+
+def test_mask_policy_is_checked_and_kept_by_views():
+    with pytest.raises(ValueError, match="mask_policy must be one of 'auto', 'full'"):
+        Dataset(X=np.zeros((2, 8, 8)), y=np.array(["a", "b"]), mask_policy="none")
+    data = Dataset(
+        X=np.zeros((3, 8, 8)), y=np.array(["a", "b", "a"]), mask_policy="full"
+    )
+    assert data.subset([0, 2]).mask_policy == "full"
+    assert Dataset(X=np.zeros((1, 8, 8))).mask_policy == "auto"

@@ -21,6 +21,7 @@ def test_defective_counts(elpv):
     assert elpv.class_counts().to_dict() == {"defective": 821, "functional": 1803}
     assert list(elpv.X.columns) == ["image", "probability", "cell_type"]
     assert elpv.groups is None
+    assert elpv.mask_policy == "full"  # whole cells: no segmentation
     assert all(Path(p).is_absolute() for p in elpv.X["image"].iloc[:5])
 
 

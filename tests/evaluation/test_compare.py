@@ -1,5 +1,6 @@
 """compare(): same folds for every model, no leakage, failures recorded, round trips."""
 
+import dataclasses
 import json
 import warnings
 
@@ -518,3 +519,13 @@ def test_to_json_killed_while_writing_keeps_the_previous_file(
         result.to_json(path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
+
+
+def test_default_features_follow_the_dataset_mask_policy(data):
+    whole = dataclasses.replace(data, X=data.X.drop(columns="mask"), mask_policy="full")
+    with warnings.catch_warnings():  # no background statistics, empty rings
+        warnings.simplefilter("ignore", FeatureWarning)
+        result = compare(["logreg"], whole.X, whole.y, cv=2, dataset=whole)
+        plain = compare(["logreg"], whole.X, whole.y, cv=2)
+    assert result.settings["features"]["mask"] == "full"
+    assert plain.settings["features"]["mask"] == "auto"

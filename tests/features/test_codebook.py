@@ -103,3 +103,80 @@ def test_mixed_families_keep_column_order(images):
     assert names.index("vlad__w0_000") == 11
     alone = FeatureExtractor(families=["shape"]).fit_transform(images)
     np.testing.assert_allclose(out.iloc[:, :11].to_numpy(), alone)
+
+
+def test_several_sizes_give_one_codebook_and_vector_each(images):
+    one = FeatureExtractor(families=[VLADFeatures(n_words=4, step=8)]).fit(images)
+    two = FeatureExtractor(
+        families=[VLADFeatures(n_words=4, step=8, size=(16, 24))]
+    ).fit(images)
+    assert two.families_[0].codebook_.shape == (8, 128)
+    names = two.get_feature_names_out()
+    assert len(names) == 2 * 4 * 128
+    assert names[0] == "vlad__s16_w0_000" and names[-1] == "vlad__s24_w3_127"
+    out = two.transform(images)
+    for block in (out[:, :512], out[:, 512:]):  # each size normalised on its own
+        np.testing.assert_allclose(np.linalg.norm(block, axis=1), 1.0, rtol=1e-6)
+    # The first size's codebook and vector are those of that size alone.
+    np.testing.assert_array_equal(out[:, :512], one.transform(images))
+    assert not np.allclose(out[:, 512:], out[:, :512])
+
+
+def test_pca_whitens_the_descriptors_before_the_codebook(images):
+    family = VLADFeatures(n_words=4, step=8, pca_components=16)
+    fx = FeatureExtractor(families=[family], mask="full").fit(images)
+    fitted = fx.families_[0]
+    assert fitted.codebook_.shape == (4, 16)
+    assert fitted.projection_.shape == (1, 128, 16)
+    assert len(fx.get_feature_names_out()) == 4 * 16
+    # On the training descriptors, the projection gives unit variance, zero mean.
+    ctx = [
+        ImageContext(im / 255.0, MaskGeometry(np.ones(im.shape, bool))) for im in images
+    ]
+    desc = np.concatenate([fitted.local_descriptors(c) for c in ctx])
+    desc = desc.astype(np.float16).astype(np.float64)
+    from featcls.features._codebook import _project
+
+    projected = _project(desc, fitted.projection_[0], fitted.offset_[0])
+    np.testing.assert_allclose(projected.mean(axis=0), 0.0, atol=0.02)
+    np.testing.assert_allclose(projected.std(axis=0), 1.0, rtol=0.05)
+    out = fx.transform(images)
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-6)
+
+
+def test_a_new_vocabulary_reuses_the_descriptors(images, tmp_path):
+    fx = FeatureExtractor(
+        families=[VLADFeatures(n_words=4, step=8)], cache_dir=tmp_path
+    )
+    fx.fit(images)
+    other = FeatureExtractor(
+        families=[VLADFeatures(n_words=6, step=8, pca_components=8)],
+        cache_dir=tmp_path,
+    ).fit(images)
+    assert other.n_computed_ == 0
+    assert len(list(tmp_path.glob("descriptors-*"))) == 1
+    FeatureExtractor(
+        families=[VLADFeatures(n_words=4, step=6)], cache_dir=tmp_path
+    ).fit(images)
+    assert len(list(tmp_path.glob("descriptors-*"))) == 2  # another grid: new ones
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"size": (16, 16)}, "'size' parameter"),
+        ({"size": ()}, "'size' parameter"),
+        ({"size": (16, -1)}, "'size' parameter"),
+        ({"pca_components": 129}, "'pca_components' parameter"),
+        ({"pca_components": 0}, "'pca_components' parameter"),
+    ],
+)
+def test_bad_sizes_and_pca_are_refused(params, match):
+    with pytest.raises(ValueError, match=match):
+        VLADFeatures(**params).validate()
+
+
+def test_pca_needs_more_descriptors_than_components():
+    desc = np.sqrt(np.random.default_rng(0).dirichlet(np.ones(128), 10))
+    with pytest.raises(ValueError, match="more than pca_components=16"):
+        VLADFeatures(n_words=2, pca_components=16).fit_codebook([desc])

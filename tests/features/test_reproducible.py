@@ -227,3 +227,26 @@ def test_run_killed_with_sigkill_resumes_to_the_clean_bits(tmp_path):
     assert 0 < resumed.n_computed_ < 24  # the finished chunks were kept
     clean = FeatureExtractor(chunk_size=2).fit(data.X).transform(data.X)
     assert values.tobytes() == clean.tobytes()
+
+
+def test_whitened_vlad_is_exact_so_order_and_threads_do_not_matter():
+    rng = np.random.default_rng(2)
+    raw = np.sqrt(rng.dirichlet(np.ones(256) * 0.3, 3000))  # two sizes side by side
+    raw = np.hstack([raw[:, :128], raw[:, 128:]]) / np.sqrt(2)
+    descriptors = raw.astype(np.float16)
+    fitted = []
+    for limit in (1, 2, None):
+        with threadpool_limits(limit):
+            family = VLADFeatures(n_words=8, size=(16, 24), pca_components=32)
+            fitted.append(family.fit_codebook([descriptors.astype(np.float32)]))
+    for attr in ("codebook_", "projection_", "offset_"):
+        values = [getattr(f, attr).tobytes() for f in fitted]
+        assert values[0] == values[1] == values[2]
+    family = fitted[0]
+    assert np.array_equal(
+        np.round(family.projection_ * 2**12), family.projection_ * 2**12
+    )
+    encoded = family.encode(descriptors[:400])
+    for seed in range(5):
+        order = np.random.default_rng(seed).permutation(400)
+        assert family.encode(descriptors[:400][order]).tobytes() == encoded.tobytes()
