@@ -106,6 +106,20 @@ def test_no_count_without_a_pretrained_backbone():
     assert "Self-supervised pretraining" not in render_report(result)
 
 
+def _assert_each_fold_saw_its_training_images(result, X, model):
+    """The pretraining of each of ``model``'s fits saw its training images only."""
+    keys = [content_key(image) for image in X]
+    folds = {(f["repeat"], f["fold"]): f["test"] for f in result.folds}
+    logged = result.extras[model]
+    assert len(logged) == len(result.folds)
+    for fold in logged:
+        test = set(folds[fold["repeat"], fold["fold"]])
+        saw = set(fold["pretrain"]["images"])
+        train_keys = {keys[i] for i in range(len(X)) if i not in test}
+        assert saw == train_keys  # the fold's training images, all and only them
+        assert not saw & {keys[i] for i in test}
+
+
 def test_pretrain_fold_never_shows_a_test_image_to_the_pretraining():
     X, y = data(30)
     cnn = CNNClassifier(**CNN)
@@ -118,16 +132,7 @@ def test_pretrain_fold_never_shows_a_test_image_to_the_pretraining():
         features=INTENSITY,
         pretrain={"epochs": 1, "batch_size": 8},
     )
-    keys = [content_key(image) for image in X]
-    folds = {(f["repeat"], f["fold"]): f["test"] for f in result.folds}
-    logged = result.extras["cnn"]
-    assert len(logged) == 3
-    for fold in logged:
-        test = set(folds[fold["repeat"], fold["fold"]])
-        saw = set(fold["pretrain"]["images"])
-        train_keys = {keys[i] for i in range(len(X)) if i not in test}
-        assert saw == train_keys  # the fold's training images, all and only them
-        assert not saw & {keys[i] for i in test}
+    _assert_each_fold_saw_its_training_images(result, X, "cnn")
     assert result.settings["pretrain"] == {"epochs": 1, "batch_size": 8}
     assert result.settings["pretrained_on"] == {
         "cnn": [
@@ -210,14 +215,7 @@ def test_pretrain_fold_pretrains_the_embedding_network_on_each_training_fold(tmp
         pretrain={"epochs": 1, "batch_size": 8},
         random_state=0,
     )
-    keys = [content_key(image) for image in X]
-    folds = {(f["repeat"], f["fold"]): f["test"] for f in result.folds}
-    logged = result.extras["logreg"]
-    assert len(logged) == 3
-    for fold in logged:
-        test = set(folds[fold["repeat"], fold["fold"]])
-        saw = set(fold["pretrain"]["images"])
-        assert saw == {keys[i] for i in range(len(X)) if i not in test}
+    _assert_each_fold_saw_its_training_images(result, X, "logreg")
     assert result.settings["pretrained_on"] == {
         "logreg": [
             {
