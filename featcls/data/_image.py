@@ -57,6 +57,19 @@ _LUMA_601 = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 _READ_HINT = "Re-export the file."
 
 
+def channel_sum(image: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``sum_c weights[c] * image[..., c]`` in float32, one channel after another.
+
+    Not a matrix product or a reduction over the channel axis: their order of
+    additions (and BLAS's fused multiply-adds) follows the array's memory layout, so
+    a Fortran-ordered copy of an image would give other bits.
+    """
+    out = image[..., 0].astype(np.float32) * weights[0]
+    for c in range(1, len(weights)):
+        out += image[..., c].astype(np.float32) * weights[c]
+    return out
+
+
 def _describe(name: str | None, kind: str = "image") -> str:
     return f"{kind} {name!r}" if name else f"{kind} array"
 
@@ -778,11 +791,11 @@ def split_channels(
         if image.ndim == 2:
             gray = image
         elif names is not None or n_channels > 4:
-            gray = image.mean(axis=2, dtype=np.float32)
+            gray = channel_sum(image, np.ones(n_channels, np.float32)) / n_channels
         elif n_channels == 2:
             gray = image[:, :, 0]
         else:
-            gray = image[:, :, :3] @ _LUMA_601
+            gray = channel_sum(image, _LUMA_601)
         return [np.ascontiguousarray(gray, dtype=np.float32)], ["gray"]
     if names is not None and n_channels != 3:
         raise SettingError(

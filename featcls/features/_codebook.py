@@ -54,7 +54,7 @@ class VLADFeatures(FeatureFamily):
     descriptors as the codebook.
 
     Features ``w<word>_<dim>`` (``s<size>_w<word>_<dim>`` with several sizes):
-    ``n_words × 128`` values per size, or ``n_words × pca_components``.
+    ``n_words × pca_components`` values per size (``n_words × 128`` without PCA).
 
     Parameters
     ----------
@@ -63,17 +63,20 @@ class VLADFeatures(FeatureFamily):
     size : float or sequence of float, default=16
         Keypoint diameter (descriptor support), in pixels; several distinct sizes
         for multi-scale descriptors (for example ``(16, 24, 32)``).
-    n_words : int, default=64
+    n_words : int, default=128
         Codebook size (number of k-means words) per support size.
     max_descriptors : int, default=100000
         Descriptors sampled (uniformly, seeded) from the training images for k-means
         (and the PCA).
     power : float, default=0.5
         Exponent of the signed power normalisation (1 disables it).
-    pca_components : int or None, default=None
-        When set, the descriptors are projected on their first ``pca_components``
-        principal components and whitened (each divided by its standard deviation)
-        before the codebook.
+    pca_components : int or None, default=64
+        The descriptors are projected on their first ``pca_components`` principal
+        components and whitened (each divided by its standard deviation) before the
+        codebook; None keeps the 128 RootSIFT dimensions. With the default 128
+        words the encoding has 8,192 columns, as 64 words without PCA have; on the
+        ELPV cells it scores higher (``experiments/elpv/codebook.py``: SVM
+        macro-F1 0.814 against 0.804).
     random_state : int or None, default=0
 
     References
@@ -108,10 +111,10 @@ class VLADFeatures(FeatureFamily):
         *,
         step: int = 12,
         size: float = 16.0,
-        n_words: int = 64,
+        n_words: int = 128,
         max_descriptors: int = 100_000,
         power: float = 0.5,
-        pca_components: int | None = None,
+        pca_components: int | None = 64,
         random_state: int | None = 0,
     ):
         self.step = step

@@ -69,11 +69,13 @@ def _expected_source(policy: str, mask: Any) -> str:
 #: the channels' mean, as without cropping.
 #: 5: masks resized with a ``size`` are sampled at pixel centres
 #: (``INTER_NEAREST_EXACT``), as the image is, not shifted by half a pixel.
-FEATURE_VERSION = 5
-#: The same for the local descriptors of stateful families.
-DESCRIPTOR_VERSION = 1
-#: The same for the rows of batched families (a network's embeddings).
-BATCHED_VERSION = 1
+#: 6: grey images are weighted sums of their channels in a fixed order, the same
+#: bits whatever the image's memory layout.
+FEATURE_VERSION = 6
+#: The same for the local descriptors of stateful families (2: grey as above).
+DESCRIPTOR_VERSION = 2
+#: The same for the rows of batched families (a network's embeddings; 2: as above).
+BATCHED_VERSION = 2
 
 _FIXED_CHANNELS = {"gray": ("gray",), "rgb": ("r", "g", "b"), "hsv": ("h", "s", "v")}
 

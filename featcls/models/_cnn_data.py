@@ -21,6 +21,7 @@ from featcls.data import (
     to_float,
 )
 from featcls.data._channels import channel_view, sample_channel_names
+from featcls.data._image import channel_sum
 from featcls.exceptions import DataWarning, SettingError
 
 __all__ = ["InputVariant", "decode_images", "luma", "sample_channels"]
@@ -31,7 +32,7 @@ _CHUNK = 64
 
 def luma(rgb: np.ndarray) -> np.ndarray:
     """ITU-R BT.601 luma of an ``(..., 3)`` array, same dtype kind (uint8 rounded)."""
-    grey = rgb.astype(np.float32) @ _LUMA
+    grey = channel_sum(rgb, _LUMA)  # the same bits whatever the memory layout
     if rgb.dtype == np.uint8:
         return np.clip(grey + 0.5, 0, 255).astype(np.uint8)
     return grey

@@ -6,8 +6,11 @@ def runnable(cls):
     """An instance of the family ``cls`` that can run as it is.
 
     Its defaults, except for a family that runs a network (``embedding``), which
-    gets a tiny convolution of its own.
+    gets a tiny convolution of its own, and one that learns a codebook (``vlad``),
+    which gets a vocabulary that a few small images can fit.
     """
+    if cls.stateful:
+        return cls(n_words=16)
     if not cls.batched:
         return cls()
     import torch

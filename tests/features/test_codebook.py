@@ -44,9 +44,9 @@ def test_default_alias_expands_to_the_default_families():
 def test_fit_learns_codebook_and_transform_encodes(images):
     fx = FeatureExtractor(families={"vlad": {"n_words": 4, "step": 8}}).fit(images)
     family = fx.families_[0]
-    assert family.codebook_.shape == (4, 128)
+    assert family.codebook_.shape == (4, 64)  # descriptors whitened to 64 dims
     out = fx.transform(images)
-    assert out.shape == (12, 4 * 128) == (12, len(fx.get_feature_names_out()))
+    assert out.shape == (12, 4 * 64) == (12, len(fx.get_feature_names_out()))
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-6)
     assert fx.get_feature_names_out()[0] == "vlad__w0_000"
 
@@ -106,10 +106,9 @@ def test_mixed_families_keep_column_order(images):
 
 
 def test_several_sizes_give_one_codebook_and_vector_each(images):
-    one = FeatureExtractor(families=[VLADFeatures(n_words=4, step=8)]).fit(images)
-    two = FeatureExtractor(
-        families=[VLADFeatures(n_words=4, step=8, size=(16, 24))]
-    ).fit(images)
+    raw = {"n_words": 4, "step": 8, "pca_components": None}
+    one = FeatureExtractor(families=[VLADFeatures(**raw)]).fit(images)
+    two = FeatureExtractor(families=[VLADFeatures(**raw, size=(16, 24))]).fit(images)
     assert two.families_[0].codebook_.shape == (8, 128)
     names = two.get_feature_names_out()
     assert len(names) == 2 * 4 * 128

@@ -137,7 +137,7 @@ def test_bad_extractor_values_raise_before_reading_images(params):
         (HaralickFeatures, {"distances": np.array([2, 1])}, 52),
         (LBPFeatures, {"radii": [4], "points": 16}, 18),
         (LawsFeatures, {"window": 3}, 9),
-        (VLADFeatures, {"n_words": 2, "random_state": None}, 256),
+        (VLADFeatures, {"n_words": 2, "random_state": None}, 128),
     ],
     ids=lambda v: v.__name__ if isinstance(v, type) else None,
 )

@@ -103,10 +103,15 @@ def _wide_moments():
     return MomentFeatures(zernike_size=128)
 
 
+#: The learned codebook at its defaults (PCA-whitened descriptors), a vocabulary
+#: that the corpus's descriptors can fit.
+_VLAD = VLADFeatures(n_words=16)
+
+
 def test_threads_do_not_change_a_bit(corpus):
     images, masks = corpus
     table = _table(images, masks)
-    families = [*_families()[:1], _wide_moments(), *_families()[2:], "vlad"]
+    families = [*_families()[:1], _wide_moments(), *_families()[2:], _VLAD]
     runs = []
     for blas, opencv in ((1, 1), (2, 4), (None, 2)):
         previous = cv2.getNumThreads()
@@ -124,7 +129,7 @@ def test_threads_do_not_change_a_bit(corpus):
 def test_n_jobs_and_chunks_do_not_change_a_bit(corpus):
     images, masks = corpus
     table = _table(images, masks)
-    families = [*_families()[:1], _wide_moments(), *_families()[2:], "vlad"]
+    families = [*_families()[:1], _wide_moments(), *_families()[2:], _VLAD]
     serial = FeatureExtractor(families=families, n_jobs=1, chunk_size=1).fit(table)
     parallel = FeatureExtractor(families=families, n_jobs=2, chunk_size=4).fit(table)
     a, b = serial.transform(table), parallel.transform(table)
@@ -136,8 +141,8 @@ def test_n_jobs_and_chunks_do_not_change_a_bit(corpus):
 def test_cache_hits_give_the_computed_bits(corpus, tmp_path):
     images, masks = corpus
     table = _table(images, masks)
-    plain = FeatureExtractor(families=[*_families(), "vlad"]).fit(table)
-    cached = FeatureExtractor(families=[*_families(), "vlad"], cache_dir=tmp_path)
+    plain = FeatureExtractor(families=[*_families(), _VLAD]).fit(table)
+    cached = FeatureExtractor(families=[*_families(), _VLAD], cache_dir=tmp_path)
     first = cached.fit(table).transform(table)
     second = cached.transform(table)
     assert cached.n_computed_ == 0

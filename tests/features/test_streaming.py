@@ -88,7 +88,7 @@ def test_a_partly_cached_table_mixes_cached_and_computed_rows(tmp_path):
 
 def test_a_stateful_family_streams_too(tmp_path):
     table = _table(9)
-    families = ["shape", VLADFeatures(n_words=4)]
+    families = ["shape", VLADFeatures(n_words=4, pca_components=8)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FeatureWarning)
         fx = FeatureExtractor(families=families, chunk_size=4, cache_dir=tmp_path)

@@ -69,7 +69,8 @@ def _speck(size: int = 48) -> tuple[np.ndarray, np.ndarray]:
 def _small_vlad():
     from featcls.features import VLADFeatures
 
-    return VLADFeatures(n_words=4)  # a codebook that a few small images can fit
+    # A codebook (and projection) that a few small images can fit.
+    return VLADFeatures(n_words=4, pca_components=8)
 
 
 def _table(samples) -> pd.DataFrame:

@@ -677,7 +677,9 @@ def test_fit_with_channels_checks_the_first_image_as_transform_does(image, messa
 @cache
 def _fitted_vlad() -> FeatureExtractor:
     train = np.stack([textured(seed) for seed in range(4)])
-    return FeatureExtractor(families=["shape", VLADFeatures(n_words=4)]).fit(train)
+    return FeatureExtractor(
+        families=["shape", VLADFeatures(n_words=4, pca_components=8)]
+    ).fit(train)
 
 
 @_settings(N_VLAD)
