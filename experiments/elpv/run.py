@@ -53,7 +53,7 @@ from sklearn.model_selection import train_test_split
 
 from featcls import FeatureExtractor, compare, load_builtin
 from featcls.evaluation import ComparisonResult
-from featcls.features import DEFAULT_FAMILIES
+from featcls.features import DEFAULT_FAMILIES, VLADFeatures
 from featcls.models import build_model, build_models, threads_per_model
 from featcls.report import write_outputs
 
@@ -84,6 +84,11 @@ PUBLISHED = {
     "published: VGG-19 pretrained on ImageNet, fine-tuned": 0.8842,
 }
 IMBALANCE = ("none", "class_weight", "smote")
+#: The codebook of the committed reports: 64 words on the 128 RootSIFT dimensions.
+#: ``VLADFeatures()`` now defaults to 128 words on descriptors PCA-whitened to 64
+#: dimensions, which scores higher on these folds (``codebook.py``); the benchmark
+#: keeps the codebook its reports were made with until they are rerun.
+BENCHMARK_CODEBOOK = VLADFeatures(n_words=64, pca_components=None)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -410,7 +415,7 @@ def run_target(target: str, args, command: str) -> dict:
     if args.quick:
         data = quick_subset(data, 400, args.seed)
     features = FeatureExtractor(
-        families="default,vlad",
+        families=[*DEFAULT_FAMILIES, BENCHMARK_CODEBOOK],
         mask="full",
         cache_dir=args.cache_dir,
         n_jobs=args.n_jobs,
