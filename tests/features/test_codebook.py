@@ -179,3 +179,12 @@ def test_pca_needs_more_descriptors_than_components():
     desc = np.sqrt(np.random.default_rng(0).dirichlet(np.ones(128), 10))
     with pytest.raises(ValueError, match="more than pca_components=16"):
         VLADFeatures(n_words=2, pca_components=16).fit_codebook([desc])
+
+
+def test_a_whitened_multi_size_codebook_survives_a_model_file(images, tmp_path):
+    from featcls.models import load_model, save_model
+
+    family = VLADFeatures(n_words=4, step=8, size=(16, 24), pca_components=8)
+    fx = FeatureExtractor(families=[family]).fit(images)
+    loaded, _ = load_model(save_model(fx, tmp_path / "features.skops"))
+    assert loaded.transform(images).tobytes() == fx.transform(images).tobytes()
