@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Hand-crafted features on the real ELPV solar cells (target: defective), 5-fold
-# stratified cross-validation: the table in the README's "Results on ELPV" section.
-# Needs: pip install -e ".[elpv]". About 15 minutes on 2 CPU cores, plus about 3 the
-# first time for the dense SIFT descriptors (~60 ms per image, cached in --cache-dir).
+# stratified cross-validation: the table of the ELPV benchmark page's "The feature
+# baseline, step by step". Needs: pip install -e ".[elpv]". About 5 minutes on 2 CPU
+# cores with an empty cache (the dense SIFT descriptors, cached in --cache-dir).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 featcls compare --dataset elpv --models svm,logreg \
