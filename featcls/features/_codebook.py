@@ -238,10 +238,10 @@ class VLADFeatures(FeatureFamily):
                     n_words, random_state=self.random_state, n_init=3, batch_size=4096
                 )
                 centres = km.fit(block).cluster_centers_
-                # Centres on a grid (of 2**-20: a change of at most 5e-7): with
-                # descriptors on their own grid, every product and sum in
-                # :meth:`encode` is then exact in float64, whatever order BLAS adds
-                # them in.
+                # Centres on a grid (2**-20, a change of at most 5e-7; 2**-16 for
+                # whitened descriptors): with descriptors on their own grid, every
+                # product and sum in :meth:`encode` is then exact in float64,
+                # whatever order BLAS adds them in.
                 books.append(np.round(centres * grid) / grid)
         self.codebook_ = np.concatenate(books).astype(np.float32)
         self.projection_ = np.stack(projections) if projections else None
