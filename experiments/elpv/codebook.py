@@ -40,7 +40,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.base import clone
 from sklearn.cluster import MiniBatchKMeans
 from sklearn.decomposition import PCA
 from sklearn.metrics import f1_score
@@ -50,7 +49,7 @@ from sklearn.svm import SVC
 from featcls import FeatureExtractor, load_builtin
 from featcls.data import read_image
 from featcls.features import DEFAULT_FAMILIES
-from featcls.models import build_model
+from featcls.models import OrdinalClassifier, build_model
 
 VARIANTS = (
     "baseline",
@@ -170,39 +169,12 @@ def balance(base, codes, train, n_families) -> np.ndarray:
     return X
 
 
-class Ordinal:
-    """Ordered classes as cumulative binary problems (Frank & Hall 2001).
-
-    One copy of ``estimator`` per threshold learns P(y > k) for the classes in
-    sorted order; the class probabilities are the differences of consecutive
-    cumulative ones (clipped at 0), and the prediction their arg-max.
-    """
-
-    def __init__(self, estimator):
-        self.estimator = estimator
-
-    def fit(self, X, y):
-        self.classes_ = np.unique(y)
-        rank = np.searchsorted(self.classes_, y)
-        self.models_ = [
-            clone(self.estimator).fit(X, (rank > k).astype(int))
-            for k in range(len(self.classes_) - 1)
-        ]
-        return self
-
-    def predict(self, X):
-        above = np.column_stack([m.predict_proba(X)[:, 1] for m in self.models_])
-        cumulative = np.hstack([np.ones((len(X), 1)), above, np.zeros((len(X), 1))])
-        proba = np.clip(cumulative[:, :-1] - cumulative[:, 1:], 0, None)
-        return self.classes_[proba.argmax(axis=1)]
-
-
 def fold_score(variant, per_scale, base, y, train, test, seed) -> float:
     parts = set(variant.split("+"))
     codes = encode_fold(per_scale, train, parts, seed)
     if "ordinal" in parts:
         X = np.hstack([base, codes])
-        model = Ordinal(build_model("svm", random_state=seed, n_jobs=1))
+        model = OrdinalClassifier(build_model("svm", random_state=seed, n_jobs=1))
     elif "balanced" in parts:
         X = balance(base, codes, train, len(DEFAULT_FAMILIES))
         model = SVC(C=3.0, class_weight="balanced", random_state=seed)

@@ -26,6 +26,7 @@ _EXPORTS = {
     "check_model_path": "featcls.models._formats",
     "FusionClassifier": "featcls.models._fusion",
     "PerLabelClassifier": "featcls.models._multilabel",
+    "OrdinalClassifier": "featcls.models._ordinal",
     "feature_pipeline": "featcls.models._pipeline",
     "load_model": "featcls.models._persist",
     "save_model": "featcls.models._persist",
@@ -68,6 +69,7 @@ __all__ = [
     "ModelOptions",
     "ModelSpec",
     "PRETRAIN_METHODS",
+    "OrdinalClassifier",
     "PerLabelClassifier",
     "PretrainedBackbone",
     "SVMClassifier",
@@ -107,6 +109,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load lazily
     from featcls.models._formats import check_model_path
     from featcls.models._fusion import FusionClassifier
     from featcls.models._multilabel import PerLabelClassifier
+    from featcls.models._ordinal import OrdinalClassifier
     from featcls.models._persist import load_model, save_model
     from featcls.models._pipeline import feature_pipeline
     from featcls.models._pretrain import pretrain

@@ -63,6 +63,7 @@ def trusted_types() -> frozenset[str]:
     from featcls.features._engine import Extraction
     from featcls.models._classical import AdaptiveStratifiedKFold, SafeSMOTE
     from featcls.models._multilabel import PerLabelClassifier
+    from featcls.models._ordinal import OrdinalClassifier
     from featcls.models._svm import SVMClassifier, _DecisionValues
     from featcls.models._xgb import XGBoostClassifier
 
@@ -86,6 +87,8 @@ def trusted_types() -> frozenset[str]:
         # Multi-label models: one model per label (or a constant DummyClassifier,
         # trusted by skops) and its threshold.
         PerLabelClassifier,
+        # Ordered classes: one binary model per threshold.
+        OrdinalClassifier,
         MetadataRequest,
         MethodMetadataRequest,
         Tree,
