@@ -65,7 +65,7 @@ class OrdinalClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         if self.order is None:
             classes = present
         else:
-            classes = np.asarray(list(self.order), dtype=present.dtype)
+            classes = np.asarray(list(self.order))  # its own width: no name cut
             unknown = sorted(set(present.tolist()) - set(classes.tolist()))
             if unknown or len(set(classes.tolist())) != len(classes):
                 raise ValueError(

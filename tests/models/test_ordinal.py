@@ -85,6 +85,7 @@ def test_an_order_that_is_not_sorted_is_followed():
     [
         (["c0", "c1"], r"\['c2'\] is not in it"),
         (["c0", "c1", "c1", "c2"], "a class twice"),
+        (["c0", "c1", "c2", "c10"], "after 'c2'"),  # a longer name is not cut
     ],
 )
 def test_a_bad_order_is_refused(order, match):
