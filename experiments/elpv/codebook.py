@@ -174,7 +174,9 @@ def fold_score(variant, per_scale, base, y, train, test, seed) -> float:
     codes = encode_fold(per_scale, train, parts, seed)
     if "ordinal" in parts:
         X = np.hstack([base, codes])
-        model = OrdinalClassifier(build_model("svm", random_state=seed, n_jobs=1))
+        model = OrdinalClassifier(
+            build_model("svm", random_state=seed, n_jobs=1), order="sorted"
+        )
     elif "balanced" in parts:
         X = balance(base, codes, train, len(DEFAULT_FAMILIES))
         model = SVC(C=3.0, class_weight="balanced", random_state=seed)

@@ -25,9 +25,11 @@ class OrdinalClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     ----------
     estimator : classifier
         A binary classifier with ``predict_proba`` (a featcls model pipeline).
-    order : sequence or None, default=None
-        The classes from lowest to highest; None sorts them (``"p0.00" < "p0.33" <
-        …``, as ELPV's defect levels). Training labels outside it are refused.
+    order : sequence or "sorted"
+        The classes from lowest to highest, or ``"sorted"`` when the labels sort in
+        their order (``"p0.00" < "p0.33" < …``, as ELPV's defect levels; not
+        ``"high" < "low" < "mid"``). Required: :meth:`fit` refuses to guess it.
+        Training labels outside it are refused.
 
     Attributes
     ----------
@@ -63,6 +65,17 @@ class OrdinalClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         y = np.asarray(y)
         present = np.unique(y)
         if self.order is None:
+            raise ValueError(
+                "OrdinalClassifier needs the order of the classes: give "
+                "order=[lowest, ..., highest], or order='sorted' when the labels sort "
+                f"in their order (here: {present.tolist()})."
+            )
+        if isinstance(self.order, str):
+            if self.order != "sorted":
+                raise ValueError(
+                    "OrdinalClassifier's order is a list of the classes or 'sorted'; "
+                    f"got {self.order!r}."
+                )
             classes = present
         else:
             classes = np.asarray(list(self.order))  # its own width: no name cut

@@ -93,3 +93,58 @@ def test_invalid_policy():
         match="channels must be one of 'gray', 'rgb', 'hsv', 'channels'. Got 'grey'",
     ):
         split_channels(np.zeros((2, 2)), "grey")
+
+
+#: A 5×5 RGB image whose grey, as a matrix product, changed in its last bit when the
+#: array was Fortran-ordered (found by the hostile property tests).
+_LAYOUT_SENSITIVE = np.array(
+    [
+        [217, 163, 130],
+        [69, 78, 10],
+        [19, 4, 44],
+        [208, 166, 233],
+        [128, 155, 248],
+        [186, 161, 139],
+        [143, 239, 71],
+        [208, 171, 0],
+        [100, 219, 141],
+        [8, 195, 186],
+        [216, 44, 22],
+        [220, 5, 138],
+        [20, 76, 123],
+        [108, 103, 7],
+        [1, 31, 2],
+        [171, 134, 165],
+        [65, 157, 195],
+        [98, 117, 255],
+        [206, 251, 97],
+        [175, 243, 166],
+        [215, 176, 180],
+        [99, 224, 34],
+        [148, 184, 216],
+        [134, 96, 79],
+        [108, 124, 184],
+    ],
+    dtype=np.uint8,
+).reshape(5, 5, 3)
+
+
+@pytest.mark.parametrize("policy", ["gray", "channels"])
+def test_grey_and_channels_are_the_same_bits_in_any_memory_layout(policy):
+    image = _LAYOUT_SENSITIVE
+    (expected, *_), _ = split_channels(image, policy)
+    for layout in (np.asfortranarray(image), image[::-1, ::-1].copy()[::-1, ::-1]):
+        (got, *_), _ = split_channels(layout, policy)
+        assert got.tobytes() == expected.tobytes()
+    five = np.concatenate([image, image[:, :, :2]], axis=2)  # the mean of 5 channels
+    names = ["a", "b", "c", "d", "e"]
+    (mean, *_), _ = split_channels(five, "gray", names=names)
+    (again, *_), _ = split_channels(np.asfortranarray(five), "gray", names=names)
+    assert again.tobytes() == mean.tobytes()
+
+
+def test_cnn_luma_is_the_same_bits_in_any_memory_layout():
+    from featcls.models._cnn_data import luma
+
+    image = _LAYOUT_SENSITIVE.astype(np.float32) / 255
+    assert luma(np.asfortranarray(image)).tobytes() == luma(image).tobytes()

@@ -47,7 +47,7 @@ def test_probabilities_are_differences_of_the_cumulative_ones():
     _PerThreshold.count = 0
     X = np.array([[0.9, 0.3], [0.2, 0.1], [0.4, 0.6]])  # P(y > c0), P(y > c1)
     y = np.array(["c0", "c1", "c2"])
-    model = OrdinalClassifier(_PerThreshold()).fit(X, y)
+    model = OrdinalClassifier(_PerThreshold(), order="sorted").fit(X, y)
     proba = model.predict_proba(X)
     np.testing.assert_allclose(proba[0], [0.1, 0.6, 0.3])
     np.testing.assert_allclose(proba[1], [0.8, 0.1, 0.1])
@@ -59,7 +59,7 @@ def test_probabilities_are_differences_of_the_cumulative_ones():
 
 def test_every_copy_learns_from_all_training_samples():
     X, y = _levels()
-    model = OrdinalClassifier(_Fixed()).fit(X, y)
+    model = OrdinalClassifier(_Fixed(), order="sorted").fit(X, y)
     assert model.classes_.tolist() == ["c0", "c1", "c2"]
     assert [m.n_seen_ for m in model.estimators_] == [len(y), len(y)]
     assert [m.positives_ for m in model.estimators_] == [
@@ -94,6 +94,14 @@ def test_a_bad_order_is_refused(order, match):
         OrdinalClassifier(LogisticRegression(), order=order).fit(X, y)
 
 
+def test_the_order_is_never_guessed():
+    X, y = _levels()
+    with pytest.raises(ValueError, match=r"needs the order of the classes.*'c0'"):
+        OrdinalClassifier(LogisticRegression()).fit(X, y)
+    with pytest.raises(ValueError, match="a list of the classes or 'sorted'"):
+        OrdinalClassifier(LogisticRegression(), order="ascending").fit(X, y)
+
+
 def test_a_class_without_training_samples_is_refused():
     X, y = _levels()
     with pytest.raises(ValueError, match="after 'c2'"):
@@ -101,15 +109,18 @@ def test_a_class_without_training_samples_is_refused():
             X, y
         )
     with pytest.raises(ValueError, match="at least 2 classes"):
-        OrdinalClassifier(LogisticRegression()).fit(X[:3], ["a", "a", "a"])
+        OrdinalClassifier(LogisticRegression(), order="sorted").fit(
+            X[:3], ["a", "a", "a"]
+        )
 
 
 def test_a_featcls_model_inside_survives_a_model_file(tmp_path):
     X, y = _levels()
-    model = OrdinalClassifier(build_model("svm", random_state=0)).fit(X, y)
+    model = OrdinalClassifier(build_model("svm", random_state=0), order="sorted")
+    model.fit(X, y)
     loaded, _ = load_model(save_model(model, tmp_path / "ordinal.skops"))
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
-    assert clone(loaded).get_params()["order"] is None
+    assert clone(loaded).get_params()["order"] == "sorted"
 
 
 def test_compare_fields_an_ordinal_model_on_the_same_folds():
@@ -121,7 +132,7 @@ def test_compare_fields_an_ordinal_model_on_the_same_folds():
     data = load_builtin("synthetic", n_samples=150, image_size=40, random_state=2)
     models = {
         "logreg": build_model("logreg"),
-        "logreg-ordinal": OrdinalClassifier(build_model("logreg")),
+        "logreg-ordinal": OrdinalClassifier(build_model("logreg"), order="sorted"),
     }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FeatureWarning)
