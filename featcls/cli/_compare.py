@@ -29,6 +29,7 @@ from featcls.cli._options import (
     ChannelNamesOpt,
     Channels,
     ChannelsOpt,
+    ClassOrderOpt,
     CnnBackboneLrOpt,
     CnnEpochsOpt,
     CnnFreezeEpochsOpt,
@@ -71,9 +72,11 @@ from featcls.cli._options import (
     SeedOpt,
     SizeOpt,
     TargetOpt,
+    check_class_order,
     feature_families,
     image_models,
     imbalance_option,
+    parse_class_order,
 )
 from featcls.cli._resume import Checkpoint, FreshOpt
 
@@ -236,6 +239,7 @@ def compare(
             rich_help_panel="Decisions",
         ),
     ] = None,
+    class_order: ClassOrderOpt = None,
     seed: SeedOpt = DATASET.seed,
     n_jobs: NJobsOpt = 1,
     scheduler: SchedulerOpt = None,
@@ -279,6 +283,7 @@ def compare(
     v = SimpleNamespace(**apply_config(ctx, config, dict(ctx.params)))
     check_options(vars(v))
     families = feature_families(v.features, v)
+    order = parse_class_order(v.class_order, v.models)
     check_out_dir(v.out)
     sizes = parse_train_sizes(v.train_sizes)
     inputs = InputOptions.of(v, ctx)
@@ -355,8 +360,14 @@ def compare(
             cv_text = f"one hold-out split ({v.holdout:.0%} test)"
         pixels = image_models(v.models)
         _check_cnn_channels(inputs, pixels, ds)
+        if order is not None and ds.multilabel:
+            fail(
+                "--class-order orders the classes of one label per sample; "
+                "these samples have several labels."
+            )
         models = build_models(
             v.models,
+            order=check_class_order(order, ds.y),
             imbalance=v.imbalance.value,
             search=v.search,
             random_state=v.seed,

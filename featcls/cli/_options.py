@@ -153,10 +153,85 @@ def _models_on(consumes: str) -> str:
 
 #: The --models help, from the model table.
 MODELS_HELP = (
-    f"Comma-separated models. On hand-crafted features: {_models_on('features')}. "
+    f"Comma-separated models. On hand-crafted features: {_models_on('features')} "
+    "(the *-ordinal ones for ordered classes, with --class-order). "
     f"On pixels (needs torch): {_models_on('images')}. 'featcls datasets --models' "
     "describes each."
 )
+
+ClassOrderOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--class-order",
+        help="The order of the classes for the *-ordinal models (defect levels, "
+        "grades): 'sorted' when the labels sort in their order (p0.00 < p0.33 < "
+        "...), or the classes from lowest to highest, e.g. low,mid,high. Each "
+        "ordinal model is one binary model per threshold between neighbours.",
+        rich_help_panel="Models",
+    ),
+]
+
+
+def parse_class_order(value: str | None, models: str | list[str]):
+    """``--class-order`` as the models take it: ``"sorted"``, a list, or None.
+
+    Stops with one line when an ordinal model has no order, or an order is given
+    without an ordinal model to use it.
+    """
+    names = (
+        [m.strip() for m in models.split(",")] if isinstance(models, str) else models
+    )
+    ordinal = [m for m in names if m in MODEL_SPECS and MODEL_SPECS[m].ordinal]
+    if value is None:
+        if ordinal:
+            fail(
+                f"{ordinal[0]} learns ordered classes: give their order, "
+                "--class-order sorted (labels that sort in their order) or "
+                "--class-order lowest,...,highest."
+            )
+        return None
+    if not ordinal:
+        known = ", ".join(n for n, spec in MODEL_SPECS.items() if spec.ordinal)
+        fail(
+            f"--class-order applies to the ordinal models ({known}); add one to "
+            "--models."
+        )
+    if value.strip() == "sorted":
+        return "sorted"
+    order = [c.strip() for c in value.split(",") if c.strip()]
+    if len(order) < 2 or len(set(order)) != len(order):
+        fail(
+            "--class-order lists every class once, from lowest to highest "
+            f"(at least two), or is 'sorted'; got {value!r}."
+        )
+    return order
+
+
+def check_class_order(order, labels):
+    """``--class-order`` in the labels' own values (a list), or as given.
+
+    Stops when a listed order misses a class of the labels or names one they do
+    not have.
+    """
+    import numpy as np
+
+    if order is None or isinstance(order, str):
+        return order
+    values = {str(v): v for v in np.unique(np.asarray(labels))}
+    missing = sorted(set(values) - set(order))
+    if missing:
+        fail(
+            "--class-order does not list the class(es) "
+            f"{', '.join(map(repr, missing))} of the labels; list every class once, "
+            f"lowest first (given: {','.join(order)})."
+        )
+    unknown = [c for c in order if c not in values]
+    if unknown:
+        fail(
+            f"--class-order names {', '.join(map(repr, unknown))}, not a class of the "
+            f"labels ({', '.join(map(repr, values))})."
+        )
+    return [values[c] for c in order]
 
 
 # -- shared options ------------------------------------------------------------------

@@ -23,6 +23,7 @@ from featcls.cli._options import (
     ChannelNamesOpt,
     Channels,
     ChannelsOpt,
+    ClassOrderOpt,
     CnnBackboneLrOpt,
     CnnEpochsOpt,
     CnnFreezeEpochsOpt,
@@ -60,9 +61,11 @@ from featcls.cli._options import (
     SeedOpt,
     SizeOpt,
     TargetOpt,
+    check_class_order,
     feature_families,
     image_models,
     imbalance_option,
+    parse_class_order,
 )
 from featcls.cli._tiles import (
     BatchSizeOpt,
@@ -128,6 +131,7 @@ def train(
     mask_out: MaskOutOpt = False,
     size: InputSizeOpt = None,
     imbalance: ImbalanceOpt = Imbalance["class_weight"],
+    class_order: ClassOrderOpt = None,
     cnn_epochs: CnnEpochsOpt = 30,
     cnn_size: CnnSizeOpt = None,
     cnn_module: CnnModuleOpt = None,
@@ -150,6 +154,7 @@ def train(
     out = out or Path("model.pt" if torch_model else "model.skops")
     check_options(ctx.params)
     families = feature_families(features, ctx.params)
+    order = parse_class_order(class_order, [model])
     inputs = InputOptions.of(ctx.params, ctx)
     cnn_params = {
         "max_epochs": cnn_epochs,
@@ -175,6 +180,11 @@ def train(
         ds = DatasetOptions.of(ctx.params).load()
         if ds.y is None:
             fail("the dataset has no labels; give --label-col.")
+        if order is not None and ds.multilabel:
+            fail(
+                "--class-order orders the classes of one label per sample; these "
+                "samples have several labels."
+            )
         extractor = FeatureExtractor(
             families=families,
             channels=channels.value,
@@ -189,6 +199,7 @@ def train(
             random_state=seed,
             features=extractor,
             cnn_params=cnn_params,
+            order=check_class_order(order, ds.y),
         )
         estimator, targets, about = _targets(model, estimator, ds, seed)
         if torch_model:  # torch weights, loaded with weights_only=True

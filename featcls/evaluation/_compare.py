@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import os
+import re
 import sys
 import tempfile
 import time
@@ -172,6 +173,39 @@ def _run_fold(*args) -> dict:
         out = _fit_fold(*args)
     out["warnings"] = [(w.category, str(w.message)) for w in caught]
     return out
+
+
+def _warning_kind(message: str) -> str:
+    """A warning's text with its numbers and quoted names blanked (its kind)."""
+    return re.sub(r"'[^']*'|\d+(?:\.\d+)?", "#", message)
+
+
+def _warn_once(raw: list[dict], *, several_repeats: bool) -> None:
+    """Raise the warnings of the fits again, each kind once, naming where it arose.
+
+    A warning that every fold's fit raises (the same text up to its counts and
+    names, e.g. the features a fusion model extracts again in every fold) is shown
+    once, for the first fit that raised it, with the other fits counted.
+    """
+    kinds: dict[tuple, list] = {}
+    for r in raw:
+        where = f"{r['model']}, fold {r['fold']}" + (
+            f" of repeat {r['repeat']}" if several_repeats else ""
+        )
+        if r["fraction"] < 1:
+            where += f", {r['fraction']:.0%} of its training part"
+        for category, message in r["warnings"]:
+            key = (category, _warning_kind(message))
+            if key in kinds:
+                kinds[key][2].append(where)
+            else:
+                kinds[key] = [where, message, []]
+    for (category, _), (where, message, others) in kinds.items():
+        text = f"{where}: {message}"
+        if others:
+            shown = "; ".join(others[:3]) + ("; …" if len(others) > 3 else "")
+            text += f" (also in {len(others)} more fit(s): {shown})"
+        warnings.warn(text, category, stacklevel=3)
 
 
 def _fit_fold(
@@ -1106,15 +1140,7 @@ def compare(
     timing["cross_validation"] = time.perf_counter() - start
     order = {name: i for i, name in enumerate(resolved)}
     raw.sort(key=lambda r: (order[r["model"]], r["repeat"], r["fold"], -r["fraction"]))
-    several_repeats = len({f["repeat"] for f in folds}) > 1
-    for r in raw:
-        where = f"{r['model']}, fold {r['fold']}" + (
-            f" of repeat {r['repeat']}" if several_repeats else ""
-        )
-        if r["fraction"] < 1:
-            where += f", {r['fraction']:.0%} of its training part"
-        for category, message in r["warnings"]:
-            warnings.warn(f"{where}: {message}", category, stacklevel=2)
+    _warn_once(raw, several_repeats=len({f["repeat"] for f in folds}) > 1)
 
     fold_records = [
         FoldRecord(

@@ -60,6 +60,10 @@ class ModelOptions:
     cnn_params : dict, optional
         Parameters of the CNN and fusion models (``max_epochs``, ``input_size``
         ...), over those the factory sets.
+    order : sequence or "sorted", optional
+        The classes from lowest to highest, for the ``*-ordinal`` models (see
+        :class:`~featcls.models.OrdinalClassifier`); they refuse to be built
+        without it.
     """
 
     imbalance: str = "class_weight"
@@ -68,6 +72,7 @@ class ModelOptions:
     n_jobs: int = 1
     features: Any = None
     cnn_params: Mapping[str, Any] | None = None
+    order: Any = None
 
     def __post_init__(self):
         if self.imbalance not in IMBALANCE_STRATEGIES:
@@ -97,12 +102,15 @@ class ModelSpec:
     search_grid : dict, optional
         The small grid of the optional inner search (``search=True``), as
         ``GridSearchCV`` takes it; None: the model has no search.
+    ordinal : bool, default=False
+        The model learns ordered classes and needs :attr:`ModelOptions.order`.
     """
 
     name: str
     factory: Callable[[ModelOptions], Any]
     consumes: Literal["features", "images"]
     search_grid: Mapping[str, list] | None = None
+    ordinal: bool = False
 
     def build(self, options: ModelOptions | None = None):
         """The estimator for ``options`` (default: :class:`ModelOptions()`).
@@ -110,12 +118,19 @@ class ModelSpec:
         Raises
         ------
         ValueError
-            If an image model is asked for SMOTE.
+            If an image model is asked for SMOTE, or an ordinal model is built
+            without the order of the classes.
         ImportError
             If an image model is asked for and PyTorch is missing (now, not in
             every fold).
         """
         options = ModelOptions() if options is None else options
+        if self.ordinal and options.order is None:
+            raise ValueError(
+                f"The model {self.name!r} learns ordered classes and needs their "
+                "order: order='sorted' when the labels sort in their order, or the "
+                "classes from lowest to highest (command line: --class-order)."
+            )
         if self.consumes == "images":
             if options.imbalance == "smote":
                 raise ValueError(
@@ -206,6 +221,13 @@ def _random_forest(options: ModelOptions):
     return feature_pipeline(clf, scale=False, options=options)
 
 
+def _ordinal(options: ModelOptions, *, base: str):
+    """``base`` on ordered classes: one binary copy per threshold (Frank & Hall)."""
+    from featcls.models._ordinal import OrdinalClassifier
+
+    return OrdinalClassifier(MODEL_SPECS[base].factory(options), order=options.order)
+
+
 def _soft_vote(options: ModelOptions, *, members: tuple[str, ...]):
     """Mean class probability (equal weights) of the members.
 
@@ -276,6 +298,20 @@ MODEL_SPECS: Mapping[str, ModelSpec] = _specs(
         functools.partial(_soft_vote, members=("svm", "xgboost", "logreg")),
         "features",
     ),
+    *(
+        ModelSpec(
+            f"{base}-ordinal",
+            functools.partial(_ordinal, base=base),
+            "features",
+            {f"estimator__{k}": v for k, v in grid.items()},
+            ordinal=True,
+        )
+        for base, grid in (
+            ("svm", {"clf__C": [0.3, 1.0, 3.0, 10.0]}),
+            ("xgboost", {"clf__max_depth": [3, 6]}),
+            ("logreg", {"clf__C": [0.01, 0.1, 1.0]}),
+        )
+    ),
     ModelSpec("cnn", functools.partial(_cnn, architecture="lipnet"), "images"),
     ModelSpec("cnn-lipnet", functools.partial(_cnn, architecture="lipnet"), "images"),
     ModelSpec("cnn-simple", functools.partial(_cnn, architecture="simple"), "images"),
@@ -314,6 +350,7 @@ def build_model(
     n_jobs: int = 1,
     features=None,
     cnn_params: Mapping[str, Any] | None = None,
+    order=None,
 ):
     """The estimator behind a model name of :data:`MODEL_NAMES`.
 
@@ -325,14 +362,16 @@ def build_model(
     members. CNNs and ``fusion`` take the images; ``imbalance="class_weight"``
     weights their loss, ``"oversample"`` and ``"undersample"`` resample their
     training images every epoch, ``"none"`` does neither, and ``"smote"`` is
-    refused (interpolating between images is not meaningful). Parameters as in
-    :class:`ModelOptions`.
+    refused (interpolating between images is not meaningful). The ``*-ordinal``
+    models wrap ``svm``, ``xgboost`` or ``logreg`` in an
+    :class:`~featcls.models.OrdinalClassifier` for ordered classes (defect levels,
+    grades) and need ``order``. Parameters as in :class:`ModelOptions`.
 
     Raises
     ------
     ValueError
-        If the name or the imbalance strategy is unknown, or SMOTE is asked of an
-        image model.
+        If the name or the imbalance strategy is unknown, SMOTE is asked of an
+        image model, or an ordinal model has no ``order``.
     ImportError
         If an image model is asked for and PyTorch is missing.
 
@@ -355,6 +394,7 @@ def build_model(
             n_jobs=n_jobs,
             features=features,
             cnn_params=cnn_params,
+            order=order,
         )
     )
 
@@ -368,6 +408,7 @@ def build_models(
     n_jobs: int = 1,
     features=None,
     cnn_params: Mapping[str, Any] | None = None,
+    order=None,
 ) -> BuiltModels:
     """``{name: estimator}`` for model names, all built with the same options.
 
@@ -376,7 +417,7 @@ def build_models(
     names : str or iterable of str
         Names of :data:`MODEL_NAMES`, or one comma-separated string
         (``"svm,xgboost,cnn"``).
-    imbalance, search, random_state, n_jobs, features, cnn_params
+    imbalance, search, random_state, n_jobs, features, cnn_params, order
         As in :class:`ModelOptions` (see :func:`build_model`).
 
     Returns
@@ -398,6 +439,7 @@ def build_models(
         "n_jobs": n_jobs,
         "features": features,
         "cnn_params": cnn_params,
+        "order": order,
     }
     options = ModelOptions(**settings)
     return BuiltModels(
@@ -469,6 +511,8 @@ def _describe(est) -> str:
     from sklearn.model_selection import GridSearchCV
     from sklearn.pipeline import Pipeline
 
+    from featcls.models._ordinal import OrdinalClassifier
+
     if isinstance(est, GridSearchCV):
         grid = est.param_grid if isinstance(est.param_grid, Mapping) else {}
         searched = ", ".join(k.split("__")[-1] for k in grid) or "parameters"
@@ -480,6 +524,16 @@ def _describe(est) -> str:
     if isinstance(est, Pipeline):
         steps = [s for _, s in est.steps if not isinstance(s, SimpleImputer)]
         return " → ".join(_describe(s) for s in steps)
+    if isinstance(est, OrdinalClassifier):
+        if est.order is None:
+            order = ""
+        elif isinstance(est.order, str):
+            order = f" ({est.order} labels)"
+        else:
+            order = " (" + " < ".join(map(str, est.order)) + ")"
+        return f"Ordered classes{order}, one binary model per threshold: " + (
+            _describe(est.estimator)
+        )
     if isinstance(est, VotingClassifier):
         how = "mean probability" if est.voting == "soft" else "majority"
         names = ", ".join(name for name, _ in est.estimators)

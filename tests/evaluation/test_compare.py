@@ -439,10 +439,47 @@ def test_warnings_of_worker_processes_reach_the_caller_naming_model_and_fold(dat
             features=FeatureExtractor(families=["shape"]),
             importance=False,
         )
-    texts = sorted(str(w.message) for w in caught if "careful" in str(w.message))
+    texts = [str(w.message) for w in caught if "careful" in str(w.message)]
+    # The same warning of every fold is shown once, the other folds counted.
     assert texts == [
-        "warner, fold 0: careful: this model is a constant",
-        "warner, fold 1: careful: this model is a constant",
+        "warner, fold 0: careful: this model is a constant "
+        "(also in 1 more fit(s): warner, fold 1)"
+    ]
+
+
+class CountingWarner(Warner):
+    """Warns with the size of its training part: one kind, different texts."""
+
+    def fit(self, X, y):
+        warnings.warn(f"{len(X)} samples seen", UserWarning, stacklevel=2)
+        if len(X) < 50:
+            warnings.warn("a small part", RuntimeWarning, stacklevel=2)
+        self.classes_ = np.unique(y)
+        return self
+
+
+def test_warnings_of_one_kind_are_shown_once_and_other_kinds_apart(data):
+    with pytest.warns((UserWarning, RuntimeWarning)) as caught:
+        compare(
+            {"warner": CountingWarner()},
+            data.X,
+            data.y,
+            cv=3,
+            train_sizes=[0.5],
+            features=FeatureExtractor(families=["shape"]),
+            importance=False,
+        )
+    seen = [str(w.message) for w in caught if "samples seen" in str(w.message)]
+    small = [str(w.message) for w in caught if "a small part" in str(w.message)]
+    assert seen == [
+        "warner, fold 0: 60 samples seen (also in 5 more fit(s): warner, fold 0, "
+        "50% of its training part; warner, fold 1; warner, fold 1, 50% of its "
+        "training part; …)"
+    ]
+    assert small == [
+        "warner, fold 0, 50% of its training part: a small part (also in 2 more "
+        "fit(s): warner, fold 1, 50% of its training part; warner, fold 2, 50% of "
+        "its training part)"
     ]
 
 

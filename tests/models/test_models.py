@@ -53,7 +53,7 @@ def imbalanced():
 CLASSICAL = [
     name
     for name, spec in MODEL_SPECS.items()
-    if spec.consumes == "features" and name != "ensemble"
+    if spec.consumes == "features" and name != "ensemble" and not spec.ordinal
 ]
 
 

@@ -5,7 +5,13 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 
-from featcls.models import OrdinalClassifier, build_model, load_model, save_model
+from featcls.models import (
+    IMBALANCE_STRATEGIES,
+    OrdinalClassifier,
+    build_model,
+    load_model,
+    save_model,
+)
 
 
 class _Fixed(ClassifierMixin, BaseEstimator):
@@ -148,3 +154,14 @@ def test_compare_fields_an_ordinal_model_on_the_same_folds():
     assert set(frame["model"]) == {"logreg", "logreg-ordinal"}
     assert frame.groupby("model")["f1_macro"].count().tolist() == [3, 3]
     assert len(data.classes) >= 3
+
+
+@pytest.mark.parametrize("imbalance", IMBALANCE_STRATEGIES)
+def test_every_remedy_applies_to_each_binary_model(imbalance):
+    X, y = _levels()
+    model = build_model("logreg-ordinal", imbalance=imbalance, order="sorted")
+    model.fit(X, y)
+    assert model.predict_proba(X).shape == (len(y), 3)
+    assert (model.predict(X) == y).mean() > 0.5  # three levels: chance is 1/3
+    if imbalance in ("smote", "oversample", "undersample"):
+        assert all("resample" in m.named_steps for m in model.estimators_)

@@ -22,10 +22,13 @@ from featcls.models import (
 def test_every_spec_builds_what_it_says_it_consumes(name):
     spec = MODEL_SPECS[name]
     assert spec.name == name and spec.consumes in ("features", "images")
-    model = build_model(name)
+    model = build_model(name, order="sorted" if spec.ordinal else None)
     consumes = getattr(model, "featcls_input", "features")
     assert consumes == spec.consumes
-    assert spec.description == describe_model(name) == describe_model(model)
+    described = describe_model(model)
+    if spec.ordinal:  # the built one says its order
+        described = described.replace(" (sorted labels)", "")
+    assert spec.description == describe_model(name) == described
 
 
 def test_descriptions_follow_the_parameters_of_the_built_estimator():
@@ -64,7 +67,8 @@ def test_the_ensemble_is_a_spec_whose_factory_votes_its_members():
 
 def test_search_wraps_only_the_models_that_have_a_grid():
     for name, spec in MODEL_SPECS.items():
-        searched = isinstance(build_model(name, search=True), GridSearchCV)
+        model = build_model(name, search=True, order="sorted")
+        searched = isinstance(model, GridSearchCV)
         assert searched == (spec.search_grid is not None), name
 
 
