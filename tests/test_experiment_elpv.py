@@ -125,3 +125,32 @@ def test_split_scores_fit_on_train_and_score_the_test_part(run):
     assert set(row) == {"f1_macro", "accuracy", "epochs", "seconds"}
     assert row["epochs"] == 3 and row["seconds"] > 0
     assert row["accuracy"] == 1.0  # brightness separates the classes
+
+
+def test_the_full_run_has_learning_curves_and_the_summary_tables_them(run):
+    assert run.parse_args([]).train_sizes == "0.25,0.5"
+    assert run.parse_args(["--quick"]).train_sizes == "0.5"
+    assert run.parse_args(["--train-sizes", "none"]).train_sizes is None
+    summary = {
+        "command": "python experiments/elpv/run.py",
+        "hardware": "a CPU",
+        "wall_s": 60.0,
+        "targets": [
+            {
+                "target": "defective",
+                "n_cells": 100,
+                "wall_s": 60.0,
+                "cv": {"svm": {"f1_macro": 0.81, "accuracy": 0.84}},
+                "holdout": {"svm": {"f1_macro": 0.8, "accuracy": 0.83}},
+                "curves": {
+                    "train_images": {"0.5": 40, "1": 80},
+                    "f1_macro": {"svm": {"0.5": 0.7, "1": 0.81}},
+                },
+                "verdict": "The best feature model, svm, scores 0.810.",
+            }
+        ],
+    }
+    text = run.markdown(summary)
+    assert "**defective** — The best feature model, svm, scores 0.810." in text
+    assert "| training images (fold mean) | 40 | 80 |" in text
+    assert "| svm | 0.700 | 0.810 |" in text

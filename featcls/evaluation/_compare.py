@@ -1020,7 +1020,11 @@ def compare(
             # per-image descriptors are cached, so only the cheap encoding is redone.
             # With pretrain, so is the embedding's network (pretrained backbones are
             # kept in the cache folder: a re-run reuses them).
-            with _cache_for(extractor) as cached:
+            with (
+                _cache_for(extractor) as cached,
+                warnings.catch_warnings(record=True) as caught,
+            ):
+                warnings.simplefilter("always")
                 for key, train in subsets.items():
                     fold = cached
                     if embed_fold:
@@ -1035,6 +1039,13 @@ def compare(
                         embedding_pretraining[key] = saw
                     fitted = clone(fold).fit(table.iloc[train])
                     matrices[key] = fitted._extract(table, dtype=np.float32)[0]
+            # Every fold's extraction reads the same images and warns the same:
+            # each warning once.
+            seen = set()
+            for w in caught:
+                if (w.category, str(w.message)) not in seen:
+                    seen.add((w.category, str(w.message)))
+                    warnings.warn(w.message, stacklevel=2)
         feature_names = list(fitted.get_feature_names_out())
         timing["features"] = time.perf_counter() - start
 

@@ -132,12 +132,19 @@ def _curves(result, metric: str) -> str:
     if not leads:
         return f" The two are level at every size measured ({low}–{high} images)."
     slope = float(np.polyfit(np.log2(sizes), diff, 1)[0])
+    leader = sign[leads[0]]
+    if abs(slope) < 5e-4:
+        trend = "the gap stays about the same"
+    else:
+        trend = "the gap widens" if slope * leader > 0 else "the gap narrows"
+    end = end[0].upper() + end[1:]
     return (
         f" The learning curves do not cross between {low} and {high} training "
         f"images ({where}): {_kind(diff[leads[0]])} is ahead in mean wherever they "
-        f"differ, and the difference changes by {slope:+.3f} per doubling of the "
-        f"training data over that range, {end} (a trend within the sizes "
-        f"measured, not a forecast beyond {high} images)."
+        f"differ, and the difference (CNN-based minus feature model) changes by "
+        f"{slope:+.3f} per doubling of the training data over that range: {trend}. "
+        f"{end}. This is a trend within the sizes measured, not a forecast beyond "
+        f"{high} images."
     )
 
 

@@ -483,6 +483,22 @@ def test_warnings_of_one_kind_are_shown_once_and_other_kinds_apart(data):
     ]
 
 
+def test_a_codebook_fitted_per_fold_warns_about_the_images_once(data):
+    from featcls.features import VLADFeatures
+
+    features = FeatureExtractor(
+        families=["intensity", VLADFeatures(n_words=4, pca_components=8)],
+        mask="full",
+    )
+    with pytest.warns(FeatureWarning) as caught:
+        compare(["logreg"], data.X, data.y, cv=3, features=features, importance=False)
+    texts = [str(w.message) for w in caught if w.category is FeatureWarning]
+    # Three folds each fit a codebook and encode every image: the same warnings
+    # three times over, shown once each.
+    assert any("the object fills the whole image" in t for t in texts)
+    assert len(texts) == len(set(texts))
+
+
 def test_a_single_class_is_refused_before_any_fit(data):
     y = np.full(len(data.y), "only")
     with pytest.raises(

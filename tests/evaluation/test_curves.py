@@ -190,6 +190,19 @@ def test_no_crossing_is_stated_with_the_range_and_the_trend(coded):
     assert "per doubling of the training data" in text
     assert "the feature model is ahead in mean wherever they differ" in text
     assert "not a forecast beyond 60 images" in text
+    # The feature model leads (a negative difference): the gap widens when the
+    # difference falls with more data, and the sentence says which.
+    gaps = result.curve_gaps().dropna(subset=["mean_diff"])
+    slope = np.polyfit(np.log2(gaps["train_size"]), gaps["mean_diff"], 1)[0]
+    trend = (
+        "the gap stays about the same"
+        if abs(slope) < 5e-4
+        else "the gap widens"
+        if slope < 0
+        else "the gap narrows"
+    )
+    assert f"{slope:+.3f} per doubling of the training data over that range: " in text
+    assert f"{trend}. At 60 images the feature model is ahead in mean" in text
 
 
 def test_curves_survive_json_and_older_files_still_load(coded, tmp_path):
