@@ -86,3 +86,25 @@ def test_the_library_refuses_an_ordinal_model_without_its_order():
     # The inner search tunes the binary models inside the ordinal one.
     assert isinstance(ordinal.estimator, OrdinalClassifier)
     assert set(ordinal.param_grid) == {"estimator__clf__max_depth"}
+
+
+def test_sorted_numbers_in_folder_names_are_not_sorted_as_text(tmp_path):
+    import cv2
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for grade in ("1", "2", "10"):
+        (tmp_path / "grades" / grade).mkdir(parents=True)
+        for i in range(6):
+            image = rng.integers(0, 255, size=(24, 24), dtype=np.uint8)
+            cv2.imwrite(str(tmp_path / "grades" / grade / f"{i}.png"), image)
+    args = ["compare", "--data", str(tmp_path / "grades"), "--features", "intensity"]
+    args += ["--models", "svm-ordinal", "--folds", "2", "--out", str(tmp_path / "o")]
+    result = runner.invoke(app, [*args, "--class-order", "sorted"])
+    assert result.exit_code != 0
+    assert (
+        "--class-order sorted would sort these labels as text, not as the numbers "
+        "they are; give the order: --class-order 1,2,10."
+    ) in " ".join(result.output.split())
+    result = runner.invoke(app, [*args, "--class-order", "1,2,10"])
+    assert result.exit_code == 0, result.output

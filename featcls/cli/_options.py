@@ -211,10 +211,20 @@ def check_class_order(order, labels):
     """``--class-order`` in the labels' own values (a list), or as given.
 
     Stops when a listed order misses a class of the labels or names one they do
-    not have.
+    not have, or when ``sorted`` would sort numbers as text (1 < 10 < 2).
     """
     import numpy as np
 
+    from featcls.models._ordinal import numbers_sorted_as_text
+
+    if order == "sorted":
+        numeric = numbers_sorted_as_text(labels)
+        if numeric is not None:
+            fail(
+                "--class-order sorted would sort these labels as text, not as the "
+                "numbers they are; give the order: --class-order "
+                f"{','.join(map(str, numeric))}."
+            )
     if order is None or isinstance(order, str):
         return order
     values = {str(v): v for v in np.unique(np.asarray(labels))}

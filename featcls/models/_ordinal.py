@@ -29,7 +29,8 @@ class OrdinalClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         The classes from lowest to highest, or ``"sorted"`` when the labels sort in
         their order (``"p0.00" < "p0.33" < …``, as ELPV's defect levels; not
         ``"high" < "low" < "mid"``). Required: :meth:`fit` refuses to guess it.
-        Training labels outside it are refused.
+        Training labels outside it are refused, and so is ``"sorted"`` for text
+        labels that are numbers sorting otherwise as text (``"1" < "10" < "2"``).
 
     Attributes
     ----------
@@ -77,6 +78,7 @@ class OrdinalClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                     f"got {self.order!r}."
                 )
             classes = present
+            _refuse_numbers_sorted_as_text(classes)
         else:
             classes = np.asarray(list(self.order))  # its own width: no name cut
             unknown = sorted(set(present.tolist()) - set(classes.tolist()))
@@ -121,6 +123,34 @@ class OrdinalClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     def predict(self, X) -> np.ndarray:
         """The most probable class of each sample."""
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+def numbers_sorted_as_text(classes) -> list | None:
+    """The numeric order of text labels that are numbers sorting otherwise as text.
+
+    ``["1", "10", "2"]`` gives ``["1", "2", "10"]``; labels that are not all
+    numbers, or sort alike either way, give None.
+    """
+    classes = np.unique(np.asarray(classes))
+    if classes.dtype.kind not in "USO":
+        return None
+    try:
+        values = np.array([float(c) for c in classes.tolist()])
+    except (TypeError, ValueError):
+        return None  # not all numbers: the text order is the one asked for
+    if not (np.diff(values) < 0).any():
+        return None
+    return classes[np.argsort(values, kind="stable")].tolist()
+
+
+def _refuse_numbers_sorted_as_text(classes: np.ndarray) -> None:
+    numeric = numbers_sorted_as_text(classes)
+    if numeric is not None:
+        raise ValueError(
+            "OrdinalClassifier's order='sorted' would sort these labels as text "
+            f"({' < '.join(map(str, classes.tolist()))}), not as the numbers they "
+            f"are; give the order: order={numeric}."
+        )
 
 
 def _positive_proba(model, X) -> np.ndarray:

@@ -165,3 +165,17 @@ def test_every_remedy_applies_to_each_binary_model(imbalance):
     assert (model.predict(X) == y).mean() > 0.5  # three levels: chance is 1/3
     if imbalance in ("smote", "oversample", "undersample"):
         assert all("resample" in m.named_steps for m in model.estimators_)
+
+
+def test_numbers_as_text_that_sort_otherwise_need_their_order():
+    X = np.arange(30, dtype=float)[:, None]
+    y = np.repeat(["1", "2", "10"], 10)
+    model = OrdinalClassifier(LogisticRegression(), order="sorted")
+    with pytest.raises(ValueError, match=r"as text \(1 < 10 < 2\).*\['1', '2', '10'\]"):
+        model.fit(X, y)
+    # Given, the order is followed; numbers that sort alike as text are fine.
+    given = OrdinalClassifier(LogisticRegression(), order=["1", "2", "10"]).fit(X, y)
+    assert given.predict([[2.0], [15.0], [28.0]]).tolist() == ["1", "2", "10"]
+    same = np.repeat(["0.0", "0.5", "1.0"], 10)
+    fitted = OrdinalClassifier(LogisticRegression(), order="sorted").fit(X, same)
+    assert fitted.classes_.tolist() == ["0.0", "0.5", "1.0"]
