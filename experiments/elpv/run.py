@@ -45,6 +45,7 @@ import json
 import shlex
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +57,7 @@ from sklearn.model_selection import train_test_split
 
 from featcls import FeatureExtractor, compare, load_builtin
 from featcls.evaluation import ComparisonResult
+from featcls.exceptions import FeatureWarning
 from featcls.features import DEFAULT_FAMILIES, VLADFeatures
 from featcls.models import build_model, build_models, threads_per_model
 from featcls.report import write_outputs
@@ -298,11 +300,14 @@ def cell_type_table(result: ComparisonResult, data) -> pd.DataFrame:
 def fold_matrices(features, table, folds) -> list[np.ndarray]:
     """The feature matrix each outer fold's models see (codebook fitted on train)."""
     out = []
-    for fold in folds:
-        test = np.asarray(fold["test"])
-        train = np.setdiff1d(np.arange(len(table)), test)
-        fitted = clone(features).fit(table.iloc[train])
-        out.append((train, test, fitted.transform(table), fitted))
+    with warnings.catch_warnings():
+        # The same images as the cross-validation, which has warned about them.
+        warnings.simplefilter("ignore", FeatureWarning)
+        for fold in folds:
+            test = np.asarray(fold["test"])
+            train = np.setdiff1d(np.arange(len(table)), test)
+            fitted = clone(features).fit(table.iloc[train])
+            out.append((train, test, fitted.transform(table), fitted))
     return out
 
 
