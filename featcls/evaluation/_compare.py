@@ -185,7 +185,8 @@ def _warn_once(raw: list[dict], *, several_repeats: bool) -> None:
 
     A warning that every fold's fit raises (the same text up to its counts and
     names, e.g. the features a fusion model extracts again in every fold) is shown
-    once, for the first fit that raised it, with the other fits counted.
+    once, for the first fit that raised it, with the other fits counted and, when
+    their texts differ, a note that they name other counts or files.
     """
     kinds: dict[tuple, list] = {}
     for r in raw:
@@ -198,13 +199,16 @@ def _warn_once(raw: list[dict], *, several_repeats: bool) -> None:
             key = (category, _warning_kind(message))
             if key in kinds:
                 kinds[key][2].append(where)
+                kinds[key][3] |= message != kinds[key][1]
             else:
-                kinds[key] = [where, message, []]
-    for (category, _), (where, message, others) in kinds.items():
+                kinds[key] = [where, message, [], False]
+    for (category, _), (where, message, others, differ) in kinds.items():
         text = f"{where}: {message}"
         if others:
             shown = "; ".join(others[:3]) + ("; …" if len(others) > 3 else "")
-            text += f" (also in {len(others)} more fit(s): {shown})"
+            # Say so when the others name other counts or files than this one.
+            how = ", with other counts or names" if differ else ""
+            text += f" (also in {len(others)} more fit(s){how}: {shown})"
         warnings.warn(text, category, stacklevel=3)
 
 

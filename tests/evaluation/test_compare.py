@@ -472,9 +472,9 @@ def test_warnings_of_one_kind_are_shown_once_and_other_kinds_apart(data):
     seen = [str(w.message) for w in caught if "samples seen" in str(w.message)]
     small = [str(w.message) for w in caught if "a small part" in str(w.message)]
     assert seen == [
-        "warner, fold 0: 60 samples seen (also in 5 more fit(s): warner, fold 0, "
-        "50% of its training part; warner, fold 1; warner, fold 1, 50% of its "
-        "training part; …)"
+        "warner, fold 0: 60 samples seen (also in 5 more fit(s), with other counts "
+        "or names: warner, fold 0, 50% of its training part; warner, fold 1; "
+        "warner, fold 1, 50% of its training part; …)"
     ]
     assert small == [
         "warner, fold 0, 50% of its training part: a small part (also in 2 more "
