@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -40,6 +41,24 @@ def test_train_stores_the_order_in_the_model_file(tmp_path):
     assert isinstance(model, OrdinalClassifier)
     assert model.classes_.tolist() == ORDER.split(",")
     assert len(model.estimators_) == 2
+    # predict writes the levels and one probability per level, in their order.
+    import cv2
+
+    from featcls import load_builtin
+
+    folder = tmp_path / "new"
+    folder.mkdir()
+    for i, image in enumerate(load_builtin("synthetic", n_samples=12).X["image"]):
+        cv2.imwrite(str(folder / f"{i}.png"), np.asarray(image))
+    csv = tmp_path / "p.csv"
+    args = ["predict", str(out), "--data", str(folder), "--out", str(csv)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(csv)
+    probabilities = [c for c in table.columns if c.startswith("p_")]
+    assert probabilities == [f"p_{c}" for c in ORDER.split(",")]
+    assert set(table["prediction"]) <= set(ORDER.split(","))
+    assert np.allclose(table[probabilities].sum(axis=1), 1.0)
 
 
 @pytest.mark.parametrize(
