@@ -141,12 +141,15 @@ def _family_permutation(estimator, X, y, names, classes, seed, n_repeats=3) -> d
     base = f1_score(
         y, estimator.predict(X), labels=labels, average="macro", zero_division=0
     )
+    values = np.asarray(X)
     out = {}
     for family, cols in families.items():
         drops = []
         for _ in range(n_repeats):
-            shuffled = X.copy()
-            shuffled[:, cols] = X[rng.permutation(len(X))][:, cols]
+            shuffled = values.copy()
+            shuffled[:, cols] = values[rng.permutation(len(values))][:, cols]
+            if isinstance(X, pd.DataFrame):
+                shuffled = pd.DataFrame(shuffled, columns=X.columns, copy=False)
             drops.append(
                 base
                 - f1_score(
@@ -239,6 +242,10 @@ def _fit_fold(
     """
     if isinstance(data, pd.DataFrame):
         X_train, X_test = data.iloc[train], data.iloc[test]
+    elif feature_names is not None:
+        # Named columns, as a user's DataFrame: the SVM weighs families by name.
+        X_train = pd.DataFrame(data[train], columns=feature_names, copy=False)
+        X_test = pd.DataFrame(data[test], columns=feature_names, copy=False)
     else:
         X_train, X_test = data[train], data[test]
     y_train, y_test = target[train], target[test]

@@ -14,7 +14,10 @@ def feature_pipeline(features, estimator) -> Pipeline:
     The steps of ``estimator`` follow the extractor when it is a pipeline (scaler
     → [sampler] → classifier), so its parameters keep their names; any other
     estimator (the ensemble's soft vote) is one step, ``"model"``. An imblearn
-    pipeline, so a sampler step resamples only while fitting.
+    pipeline, so a sampler step resamples only while fitting. Its transformers
+    (the extractor included) are set to give DataFrames, so the model sees the
+    features' names, as in :func:`featcls.compare` (the SVM weighs the feature
+    families by them).
 
     Parameters
     ----------
@@ -33,4 +36,4 @@ def feature_pipeline(features, estimator) -> Pipeline:
         if isinstance(estimator, SklearnPipeline)
         else [("model", estimator)]
     )
-    return Pipeline([("features", features), *steps])
+    return Pipeline([("features", features), *steps]).set_output(transform="pandas")

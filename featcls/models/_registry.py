@@ -176,8 +176,12 @@ def _svm(options: ModelOptions):
         gamma="scale",
         class_weight=options.class_weight,
         random_state=options.random_state,
+        family_alpha="auto",
     )
-    return feature_pipeline(clf, scale=True, options=options)
+    # DataFrames through the steps: the SVM weighs the families by column name.
+    return feature_pipeline(clf, scale=True, options=options).set_output(
+        transform="pandas"
+    )
 
 
 def _xgboost(options: ModelOptions):
@@ -566,7 +570,17 @@ def _describe_one(est, p: Mapping[str, Any]) -> str:
     if isinstance(est, RandomUnderSampler):
         return "random undersampling"
     if isinstance(est, SVMClassifier):
-        return f"RBF SVC (C={p['C']:g}, gamma={p['gamma']!r}), calibrated probabilities"
+        alpha = p["family_alpha"]
+        if alpha is None:
+            families = ""
+        elif alpha == "auto":
+            families = ", families weighted (alpha chosen inside the fit)"
+        else:
+            families = f", families weighted (alpha={alpha:g})"
+        return (
+            f"RBF SVC (C={p['C']:g}, gamma={p['gamma']!r}{families}), calibrated "
+            "probabilities"
+        )
     if isinstance(est, XGBoostClassifier):
         return (
             f"XGBoost, hist ({p['max_bin']} bins), {p['n_estimators']} trees of "

@@ -42,8 +42,8 @@ def test_descriptions_follow_the_parameters_of_the_built_estimator():
     svm = build_model("svm", imbalance="smote", search=True)
     assert describe_model(svm) == (
         "StandardScaler → SMOTE (5 neighbours at most) → RBF SVC (C=3, "
-        "gamma='scale'), calibrated probabilities; grid search of C, gamma "
-        "(inner 3-fold, f1_macro)"
+        "gamma='scale', families weighted (alpha chosen inside the fit)), "
+        "calibrated probabilities; grid search of C, gamma (inner 3-fold, f1_macro)"
     )
     cnn = build_model("cnn-resnet", cnn_params={"input_size": 48, "max_epochs": 2})
     assert describe_model(cnn) == (
