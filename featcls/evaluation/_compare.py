@@ -1095,7 +1095,7 @@ def compare(
             test,
             target,
             classes,
-            names if importance and whole else None,
+            names,
             importance and whole,
             random_state,
             decision,

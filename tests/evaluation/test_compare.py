@@ -499,6 +499,27 @@ def test_a_codebook_fitted_per_fold_warns_about_the_images_once(data):
     assert len(texts) == len(set(texts))
 
 
+class NameSpy(ClassifierMixin, BaseEstimator):
+    """Records the columns it is fitted on; predicts the first class."""
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        self.featcls_report_ = {"columns": [str(c) for c in getattr(X, "columns", [])]}
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+
+def test_feature_models_see_the_features_by_name(data):
+    features = FeatureExtractor(families=["shape", "intensity"])
+    result = compare(
+        {"spy": NameSpy()}, data.X, data.y, cv=2, features=features, importance=False
+    )
+    names = list(features.fit(data.X).get_feature_names_out())
+    assert [e["columns"] for e in result.extras["spy"]] == [names, names]
+
+
 def test_a_single_class_is_refused_before_any_fit(data):
     y = np.full(len(data.y), "only")
     with pytest.raises(

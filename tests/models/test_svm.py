@@ -4,8 +4,10 @@ import pickle
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import SVC
 
@@ -142,3 +144,68 @@ def test_calibration_needs_at_least_two_folds():
     X, y, _ = _problem(2)
     with pytest.raises(ValueError, match="'calibration_cv' parameter of SVMClassifier"):
         SVMClassifier(calibration_cv=1).fit(X, y)
+
+
+def _families(n=240, seed=0, wide=300):
+    """Two informative columns of family 'shape' next to a wide family of noise."""
+    rng = np.random.default_rng(seed)
+    y = np.array(["a", "b", "c"])[rng.integers(0, 3, n)]
+    signal = rng.normal(size=(n, 2))
+    signal[:, 0] += 2.5 * (y == "b")
+    signal[:, 1] += 2.5 * (y == "c")
+    names = ["shape__area", "shape__width"] + [f"vlad__w{i}" for i in range(wide)]
+    X = pd.DataFrame(np.hstack([signal, rng.normal(size=(n, wide))]), columns=names)
+    return X, y
+
+
+def test_family_weights_follow_the_stated_rule():
+    X, y = _families(wide=30)
+    X["vlad__w0"] = 1.0  # constant: not counted in its family
+    model = SVMClassifier(family_alpha=1.0).fit(X, y)
+    # n = 31 live columns, k = 2 families: shape (2 columns) gets (31/4) ** 1,
+    # vlad (29 live columns) (31/58) ** 1; the factors are their square roots.
+    w = model.column_weights_
+    np.testing.assert_allclose(w[:2], np.sqrt(31 / 4))
+    np.testing.assert_allclose(w[2:], np.sqrt(31 / 58))
+    assert model.family_alpha_ == 1.0
+    # Prediction weighs the columns the same way as the fit.
+    ref = SVMClassifier().fit(X.to_numpy() * w, y)
+    np.testing.assert_array_equal(model.predict(X), ref.predict(X.to_numpy() * w))
+
+
+def test_auto_lets_a_narrow_family_beat_a_wide_one_of_noise():
+    X, y = _families()
+    train, test = np.arange(160), np.arange(160, 240)
+    flat = SVMClassifier().fit(X.iloc[train], y[train])
+    auto = SVMClassifier(family_alpha="auto").fit(X.iloc[train], y[train])
+    assert auto.family_alpha_ in (0.5, 1.0)  # the inner CV left alpha = 0
+    f1 = {
+        name: f1_score(y[test], m.predict(X.iloc[test]), average="macro")
+        for name, m in (("flat", flat), ("auto", auto))
+    }
+    assert f1["auto"] > f1["flat"] + 0.05, f1
+
+
+def test_without_names_or_with_few_samples_every_column_counts_alike():
+    X, y = _families()
+    # No names (a plain array), one family, or a class under MIN_CLASS_FOR_ALPHA.
+    plain = SVMClassifier(family_alpha="auto").fit(X.to_numpy(), y)
+    assert plain.family_alpha_ is None and plain.column_weights_ is None
+    one = X.rename(columns=lambda c: "vlad__" + c.split("__")[1])
+    single = SVMClassifier(family_alpha="auto").fit(one, y)
+    assert single.family_alpha_ is None
+    few = np.isin(y, ["a", "b"]) | (np.cumsum(y == "c") <= 10)
+    small = SVMClassifier(family_alpha="auto").fit(X[few], y[few])
+    assert small.family_alpha_ == 0.0
+    reference = SVMClassifier().fit(X[few], y[few])
+    np.testing.assert_allclose(
+        small.decision_function(X), reference.decision_function(X), rtol=1e-10
+    )
+
+
+def test_the_svm_model_weighs_families_and_survives_a_model_file(tmp_path):
+    X, y = _families()
+    pipeline = build_model("svm").fit(X, y)
+    assert pipeline.named_steps["clf"].family_alpha_ in (0.5, 1.0)
+    loaded, _ = load_model(save_model(pipeline, tmp_path / "svm.skops"))
+    np.testing.assert_array_equal(loaded.predict_proba(X), pipeline.predict_proba(X))
