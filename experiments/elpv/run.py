@@ -342,9 +342,11 @@ def feature_ablations(result, data, features, args) -> dict[str, pd.DataFrame]:
                     model,
                     imbalance,
                     args.seed,
-                    matrix[train][:, columns],
+                    # Named columns, as compare gives them: the SVM weighs the
+                    # families by name.
+                    pd.DataFrame(matrix[train][:, columns], columns=names[columns]),
                     y[train],
-                    matrix[test][:, columns],
+                    pd.DataFrame(matrix[test][:, columns], columns=names[columns]),
                     y[test],
                     result.classes,
                 )
