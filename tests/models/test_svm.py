@@ -209,3 +209,15 @@ def test_the_svm_model_weighs_families_and_survives_a_model_file(tmp_path):
     assert pipeline.named_steps["clf"].family_alpha_ in (0.5, 1.0)
     loaded, _ = load_model(save_model(pipeline, tmp_path / "svm.skops"))
     np.testing.assert_array_equal(loaded.predict_proba(X), pipeline.predict_proba(X))
+
+
+def test_a_model_file_pipeline_gives_the_svm_the_feature_names():
+    from featcls import FeatureExtractor, load_builtin
+    from featcls.models import feature_pipeline
+
+    data = load_builtin("synthetic", n_samples=40, image_size=32, random_state=0)
+    extractor = FeatureExtractor(families=["shape", "intensity"])
+    pipe = feature_pipeline(extractor, build_model("svm")).fit(data.X, data.y)
+    names = list(pipe.named_steps["clf"].feature_names_in_)
+    assert names == list(pipe.named_steps["features"].get_feature_names_out())
+    assert {n.split("__")[0] for n in names} == {"shape", "intensity"}
