@@ -73,6 +73,8 @@ from featcls.cli._options import (
     SizeOpt,
     TargetOpt,
     check_class_order,
+    class_counts,
+    default_families,
     feature_families,
     image_models,
     imbalance_option,
@@ -339,8 +341,20 @@ def compare(
         if ds.y is None:
             fail("the dataset has no labels; give --label-col.")
         checkpoint = Checkpoint(v.out / "checkpoint", fresh=v.fresh)
+        cv, cv_text = v.folds, f"{v.folds}-fold CV × {v.repeats}"
+        if v.fold_col is not None:
+            cv = predefined_splits(ds.X, v.fold_col, name="--fold-col")
+            cv_text = f"{len(cv)} predefined folds ('{v.fold_col}')"
+        if v.holdout is not None:
+            cv = HoldOut(v.holdout, random_state=v.seed)
+            cv_text = f"one hold-out split ({v.holdout:.0%} test)"
+        chosen, note = default_families(
+            families, v.models, _training_counts(ds, v, cv, sizes)
+        )
+        if note:
+            typer.echo(note)
         extractor = FeatureExtractor(
-            families=families,
+            families=chosen,
             channels=v.channels.value,
             mask=mask_policy(ctx, ds),
             **inputs.features(),
@@ -351,13 +365,6 @@ def compare(
             progress=v.progress,
         )
         command = command_line(ctx, vars(v))
-        cv, cv_text = v.folds, f"{v.folds}-fold CV × {v.repeats}"
-        if v.fold_col is not None:
-            cv = predefined_splits(ds.X, v.fold_col, name="--fold-col")
-            cv_text = f"{len(cv)} predefined folds ('{v.fold_col}')"
-        if v.holdout is not None:
-            cv = HoldOut(v.holdout, random_state=v.seed)
-            cv_text = f"one hold-out split ({v.holdout:.0%} test)"
         pixels = image_models(v.models)
         _check_cnn_channels(inputs, pixels, ds)
         if order is not None and ds.multilabel:
@@ -469,6 +476,36 @@ def compare(
         fail_if_a_model_failed_everywhere(result, paths["report"])
 
     run_guarded(work)
+
+
+def _training_counts(ds, v, cv, sizes) -> dict:
+    """Class → the fewest training images it keeps in any fit of the run.
+
+    From the class counts and the folds (k-fold: ``n - ceil(n / k)``; a hold-out
+    split: ``n - ceil(n · test share)``; --fold-col: counted in each predefined
+    training part), times the smallest --train-sizes fraction. Grouped folds are
+    not even, so this is an estimate there. Classes that --drop-rare leaves out
+    are not counted.
+    """
+    import math
+
+    import numpy as np
+
+    if isinstance(cv, list):  # predefined folds
+        counts: dict = {}
+        for train, _ in cv:
+            part = class_counts(np.asarray(ds.targets)[train], ds.classes)
+            for c in class_counts(ds.targets, ds.classes):
+                counts[c] = min(counts.get(c, math.inf), part.get(c, 0))
+    else:
+        counts = class_counts(ds.targets, ds.classes)
+        k = v.folds
+        if v.drop_rare and not ds.multilabel:
+            counts = {c: n for c, n in counts.items() if n >= k}
+        share = v.holdout if v.holdout is not None else 1 / k
+        counts = {c: n - math.ceil(n * share) for c, n in counts.items()}
+    smallest = min(sizes) if sizes else 1.0
+    return {c: int(math.floor(n * smallest)) for c, n in counts.items()}
 
 
 def _pretrain_setting(v):

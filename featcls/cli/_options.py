@@ -43,6 +43,8 @@ __all__ = [
     "DataOpt",
     "DatasetOpt",
     "DatasetOptions",
+    "class_counts",
+    "default_families",
     "EmbeddingArchitecture",
     "EmbeddingArchitectureOpt",
     "EmbeddingLayerOpt",
@@ -412,9 +414,10 @@ FeaturesOpt = Annotated[
     typer.Option(
         "--features",
         help="Comma-separated feature families (default: all but the learned "
-        "'vlad' codebook and the deep 'embedding'; 'default,vlad' adds one, "
-        "'default,embedding' with --embedding-weights the other). See 'featcls "
-        "datasets --features'.",
+        "'vlad' codebook and the deep 'embedding'; compare and train add 'vlad' "
+        "when every class keeps at least 30 training images in each fit. "
+        "'default,vlad' adds one, 'default,embedding' with --embedding-weights "
+        "the other). See 'featcls datasets --features'.",
         rich_help_panel="Features",
     ),
 ]
@@ -548,6 +551,63 @@ def feature_families(features: str | None, params) -> str | list | None:
         layer=layer,
     )
     return [family if name == "embedding" else name for name in names]
+
+
+def default_families(features, models, train_counts) -> tuple:
+    """``(families, note)``: the default features of compare and train, and why.
+
+    With --features given, ``(features, None)``. Otherwise the default families,
+    and the learned codebook (``vlad``) with them when some model reads features
+    and every class keeps at least :data:`~featcls.models._svm.MIN_CLASS_FOR_ALPHA`
+    images in the training part of each fit (``train_counts``: class → its fewest
+    training images in any fit, see :func:`class_counts`): then the SVM chooses
+    inside each fit how much the codebook's thousands of columns count. With
+    fewer, it cannot, and they would drown the other families' distances, so the
+    codebook stays out. ``note`` is the line that says which, for the user.
+    """
+    from featcls.models._svm import MIN_CLASS_FOR_ALPHA
+
+    if features is not None:
+        return features, None
+    names = [m.strip() for m in str(models).split(",")]
+    if not train_counts or not any(
+        m not in MODEL_SPECS or m == "fusion" or MODEL_SPECS[m].consumes == "features"
+        for m in names
+    ):
+        return None, None  # no model reads the features
+    smallest = min(train_counts, key=train_counts.get)
+    fewest = train_counts[smallest]
+    if fewest >= MIN_CLASS_FOR_ALPHA:
+        return "default,vlad", (
+            "features: the default families and the learned codebook 'vlad' (every "
+            f"class keeps ≥ {MIN_CLASS_FOR_ALPHA} training images in each fit, so "
+            "the SVM weighs the codebook inside each fit; --features default "
+            "leaves it out)"
+        )
+    return None, (
+        "features: the default families; the learned codebook 'vlad' joins them "
+        f"when every class keeps ≥ {MIN_CLASS_FOR_ALPHA} training images in each "
+        f"fit ('{smallest}' keeps {fewest}); --features default,vlad adds it anyway"
+    )
+
+
+def class_counts(targets, classes) -> dict:
+    """Images per class.
+
+    For a label matrix, the fewer of each label's positives and negatives (each
+    label is a two-class problem of its own).
+    """
+    import numpy as np
+
+    targets = np.asarray(targets)
+    if targets.ndim == 2:
+        positives = targets.sum(axis=0).astype(int)
+        return {
+            str(c): int(min(p, len(targets) - p))
+            for c, p in zip(classes, positives, strict=True)
+        }
+    names, sizes = np.unique(targets, return_counts=True)
+    return {str(c): int(n) for c, n in zip(names, sizes, strict=True)}
 
 
 CacheOpt = Annotated[

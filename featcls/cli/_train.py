@@ -62,6 +62,8 @@ from featcls.cli._options import (
     SizeOpt,
     TargetOpt,
     check_class_order,
+    class_counts,
+    default_families,
     feature_families,
     image_models,
     imbalance_option,
@@ -185,8 +187,14 @@ def train(
                 "--class-order orders the classes of one label per sample; these "
                 "samples have several labels."
             )
+        # The final fit sees every image: each class keeps all of its own.
+        chosen, note = default_families(
+            families, model, class_counts(ds.targets, ds.classes)
+        )
+        if note:
+            typer.echo(note)
         extractor = FeatureExtractor(
-            families=families,
+            families=chosen,
             channels=channels.value,
             mask=mask_policy(ctx, ds),
             **inputs.features(),

@@ -131,6 +131,22 @@ def _final_step(estimator):
     return estimator
 
 
+def _family_alphas(estimator) -> list[float | None]:
+    """``family_alpha_`` of the SVMs a fitted model holds, in order (may be empty).
+
+    One for a plain SVM; one per member of an ordinal (per threshold), multi-label
+    (per label) or voting model, None for a member without weighted families. A
+    model without any gives an empty list.
+    """
+    final = _final_step(estimator)
+    members = getattr(final, "estimators_", None)
+    if isinstance(members, list):
+        alphas = [(_family_alphas(m) or [None])[0] for m in members]
+        return alphas if any(a is not None for a in alphas) else []
+    alpha = getattr(final, "family_alpha_", None)
+    return [] if alpha is None else [float(alpha)]
+
+
 def _family_permutation(estimator, X, y, names, classes, seed, n_repeats=3) -> dict:
     """Drop in macro-F1 when all columns of one feature family are shuffled together."""
     families: dict[str, list[int]] = {}
@@ -310,6 +326,9 @@ def _fit_fold(
         )
         if hasattr(est, "thresholds_"):  # one per label, tuned on the training part
             out["params"]["label_thresholds"] = [_plain(t) for t in est.thresholds_]
+        alphas = _family_alphas(est)
+        if alphas:  # the SVM's family weights, chosen inside the training part
+            out["params"]["family_alpha"] = alphas[0] if len(alphas) == 1 else alphas
         if fraction == 1 and hasattr(est, "featcls_report_"):  # for the report
             out["extra"] = est.featcls_report_
         if importance and feature_names is not None:

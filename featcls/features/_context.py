@@ -249,6 +249,9 @@ class ImageContext:
         self.geometry = geometry
         self.name = name
         self.notes = set() if notes is None else notes
+        #: How many notes this context was given (a note already in ``notes``,
+        #: from another family, counts too).
+        self.n_notes = 0
 
     def note(self, kind: str) -> None:
         """Record that a feature is NaN for the documented reason ``kind``.
@@ -258,6 +261,7 @@ class ImageContext:
         per kind naming the samples.
         """
         self.notes.add(kind)
+        self.n_notes += 1
 
     @property
     def mask(self) -> np.ndarray:

@@ -226,9 +226,9 @@ def extract_sample(
     with np.errstate(all="ignore"):
         for family in config.families:
             for ctx in contexts if family.per_channel else contexts[:1]:
-                before = len(found)
+                before = ctx.n_notes
                 part = np.asarray(family.compute(ctx), dtype=np.float64)
-                if not constant and len(found) == before and np.isnan(part).any():
+                if not constant and ctx.n_notes == before and np.isnan(part).any():
                     found.add("undefined")  # a NaN no family explained: still said
                 parts.append(part)
     if constant:

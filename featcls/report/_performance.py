@@ -61,7 +61,7 @@ def leaderboard_section(facts: Facts) -> dict:
         info = _model_info(facts, model)
         params = info.get("params") or {}
         searched = [
-            {"fold": f"repeat {r.repeat}, fold {r.fold}", "params": r.params}
+            {"fold": _fit_label(r), "params": r.params}
             for r in facts.result.records
             if r.model == model and r.params
         ]
@@ -80,6 +80,14 @@ def leaderboard_section(facts: Facts) -> dict:
         "metric_label": METRIC_LABEL,
         "n_splits": len(facts.result.folds),
     }
+
+
+def _fit_label(record) -> str:
+    """Which fit a record is: its fold, and its training images on a curve."""
+    label = f"repeat {record.repeat}, fold {record.fold}"
+    if record.fraction != 1:
+        label += f", {record.train_size} training images"
+    return label
 
 
 def headline(facts: Facts) -> dict | None:

@@ -21,6 +21,7 @@ from featcls.evaluation import (
 )
 from featcls.exceptions import FeatureWarning
 from featcls.models import build_model, build_models, describe_model
+from featcls.report import render_report
 
 FAMILIES = ["shape", "intensity", "radial"]
 
@@ -603,3 +604,27 @@ def test_default_features_follow_the_dataset_mask_policy(data):
         plain = compare(["logreg"], whole.X, whole.y, cv=2)
     assert result.settings["features"]["mask"] == "full"
     assert plain.settings["features"]["mask"] == "auto"
+
+
+def test_records_keep_the_family_weights_each_fit_used(data):
+    models = build_models(["svm", "svm-ordinal", "logreg"], order="sorted")
+    models["svm"].set_params(clf__family_alpha=0.5)
+    result = compare(
+        models,
+        data.X,
+        data.y,
+        cv=2,
+        features=FeatureExtractor(families=["shape", "intensity"]),
+        importance=False,
+    )
+    thresholds = len(np.unique(data.y)) - 1
+    for rec in result.records:
+        alpha = rec.params.get("family_alpha")
+        if rec.model == "svm":
+            assert alpha == 0.5
+        elif rec.model == "svm-ordinal":  # one SVM per threshold, too few to choose
+            assert alpha == [0.0] * thresholds
+        else:
+            assert alpha is None
+    html = render_report(result)
+    assert "family_alpha" in html and "Chosen inside each training part" in html

@@ -201,6 +201,18 @@ def test_warnings_are_collected_from_workers_and_name_the_samples(small_stack):
         fx.transform(images)
 
 
+def test_a_reason_two_families_share_is_not_also_called_unexplained(small_stack):
+    # intensity and snr both lose their background under mask='full'; that is one
+    # reason, said once, and no "undefined" warning besides.
+    fx = FeatureExtractor(families=["intensity", "snr"], mask="full")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fx.fit_transform(small_stack[:3])
+    kinds = [getattr(w.message, "kind", None) for w in caught]
+    assert kinds.count("no_background") == 1
+    assert "undefined" not in kinds
+
+
 def test_cache_second_run_hits_every_image(small_stack, tmp_path):
     fx = FeatureExtractor(families=["shape", "lbp"], cache_dir=tmp_path, chunk_size=3)
     first = fx.fit_transform(small_stack)
