@@ -15,7 +15,9 @@ codebook's block of columns is weighted by ``w`` in the squared distance,
   family ``f`` of ``n_f`` live columns weighted by ``(n / (k · n_f)) ** alpha``
   (``k`` families, ``n`` columns: ``alpha=0`` is every column alike, ``alpha=1``
   every family alike), ``alpha`` fixed at each of ``--alphas`` (default 0, 0.5,
-  1) or chosen among them by the same inner CV.
+  1) or chosen among them by the same inner CV;
+- with ``--cs``, ``alpha=<a>,C=<c>`` for every pair and ``inner-alpha-C``, both
+  chosen together by the same inner CV.
 
 Each on the same 5 stratified outer folds (seed 0, as ``featcls.compare``), the
 codebook, the imputation and the scaling fitted on the outer training fold only;
@@ -25,6 +27,7 @@ columns) on a precomputed kernel:
     python experiments/codebook_weight.py --dataset synthetic --n-samples 1000
     python experiments/codebook_weight.py --dataset elpv --cache-dir /tmp/elpvcache
     python experiments/codebook_weight.py --dataset elpv --alphas 0,0.25,0.5,0.75,1
+    python experiments/codebook_weight.py --dataset elpv --cs 1,3,10
 
 Prints the fold-mean macro-F1 of each variant and the weights ``inner`` chose.
 """
@@ -62,8 +65,15 @@ def parse_args(argv=None):
         default=",".join(f"{a:g}" for a in ALPHAS),
         help="the alphas inner-alpha chooses from (default 0,0.5,1)",
     )
+    parser.add_argument(
+        "--cs",
+        default="",
+        help="values of C: adds alpha × C variants and inner-alpha-C, which "
+        "chooses both by the inner CV (default: C=3 only)",
+    )
     args = parser.parse_args(argv)
     args.alphas = tuple(float(a) for a in args.alphas.split(","))
+    args.cs = tuple(float(c) for c in args.cs.split(",") if c)
     return args
 
 
@@ -80,7 +90,7 @@ def standardised(X, train):
     return X, live
 
 
-def svm_f1(dist, weights, live, y, fit, test, seed) -> float:
+def svm_f1(dist, weights, live, y, fit, test, seed, C=3.0) -> float:
     """Macro-F1 on ``test`` of the RBF SVM fitted on ``fit``, families weighted.
 
     ``dist`` and ``live`` hold each family's squared distances and live columns.
@@ -90,7 +100,7 @@ def svm_f1(dist, weights, live, y, fit, test, seed) -> float:
     d2 = sum(w * dist[f] for f, w in weights.items() if w)
     gamma = 1.0 / max(sum(w * live[f] for f, w in weights.items()), 1e-12)
     kernel = np.exp(-gamma * d2)
-    svc = SVC(C=3.0, kernel="precomputed", class_weight="balanced", random_state=seed)
+    svc = SVC(C=C, kernel="precomputed", class_weight="balanced", random_state=seed)
     svc.fit(kernel[np.ix_(fit, fit)], y[fit])
     pred = svc.predict(kernel[np.ix_(test, fit)])
     return f1_score(y[test], pred, average="macro")
@@ -102,7 +112,7 @@ def family_weights(live: dict, alpha: float) -> dict:
     return {f: (n / (k * m)) ** alpha if m else 0.0 for f, m in live.items()}
 
 
-def outer_fold(data, train, test, seed, cache_dir, alphas):
+def outer_fold(data, train, test, seed, cache_dir, alphas, cs=()):
     y = np.asarray(data.y).astype(str)
     fx = FeatureExtractor(
         families="default,vlad", mask=data.mask_policy, cache_dir=cache_dir
@@ -122,20 +132,35 @@ def outer_fold(data, train, test, seed, cache_dir, alphas):
         "w=1": {**others, "vlad": 1.0},
         **{f"alpha={a:g}": family_weights(live, a) for a in alphas},
     }
+    # (weights, C) of each variant: C=3 unless --cs adds alpha × C pairs.
+    variants = {v: (w, 3.0) for v, w in candidates.items()}
+    variants.update(
+        {
+            f"alpha={a:g},C={c:g}": (family_weights(live, a), c)
+            for a in alphas
+            for c in cs
+        }
+    )
     scores = {
-        v: svm_f1(dist, w, live, y, train, test, seed) for v, w in candidates.items()
+        v: svm_f1(dist, w, live, y, train, test, seed, c)
+        for v, (w, c) in variants.items()
     }
     inner = StratifiedKFold(3, shuffle=True, random_state=seed)
-    inner_f1 = {v: [] for v in candidates}
+    inner_f1 = {v: [] for v in variants}
     for fit, held in inner.split(train, y[train]):
-        for v, w in candidates.items():
-            f1 = svm_f1(dist, w, live, y, train[fit], train[held], seed)
+        for v, (w, c) in variants.items():
+            f1 = svm_f1(dist, w, live, y, train[fit], train[held], seed, c)
             inner_f1[v].append(f1)
     chosen = {}
-    for name, pool in (
+    pools = [
         ("inner", ("w=0", "balanced", "w=1")),
         ("inner-alpha", tuple(f"alpha={a:g}" for a in alphas)),
-    ):
+    ]
+    if cs:
+        pools.append(
+            ("inner-alpha-C", tuple(f"alpha={a:g},C={c:g}" for a in alphas for c in cs))
+        )
+    for name, pool in pools:
         chosen[name] = max(pool, key=lambda v: np.mean(inner_f1[v]))
         scores[name] = scores[chosen[name]]
     return scores, chosen
@@ -151,7 +176,9 @@ def main(argv=None) -> None:
     start = time.perf_counter()
     folds = StratifiedKFold(5, shuffle=True, random_state=args.seed)
     results = Parallel(n_jobs=args.n_jobs)(
-        delayed(outer_fold)(data, train, test, args.seed, args.cache_dir, args.alphas)
+        delayed(outer_fold)(
+            data, train, test, args.seed, args.cache_dir, args.alphas, args.cs
+        )
         for train, test in folds.split(np.zeros(len(y)), y)
     )
     table = {v: [r[0][v] for r in results] for v in results[0][0]}
@@ -159,7 +186,7 @@ def main(argv=None) -> None:
     print(f"{args.dataset} ({len(y)} images), 5-fold CV, seed {args.seed}:")
     for v, values in table.items():
         print(f"  {v:9s} macro-F1 {np.mean(values):.4f} (folds {np.round(values, 3)})")
-    for name in ("inner", "inner-alpha"):
+    for name in chosen[0]:
         print(f"  {name} chose: {[c[name] for c in chosen]}")
     print(f"  {time.perf_counter() - start:.0f} s")
     if args.out:

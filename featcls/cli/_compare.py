@@ -348,11 +348,9 @@ def compare(
         if v.holdout is not None:
             cv = HoldOut(v.holdout, random_state=v.seed)
             cv_text = f"one hold-out split ({v.holdout:.0%} test)"
-        chosen, note = default_families(
+        chosen, features_note = default_families(
             families, v.models, _training_counts(ds, v, cv, sizes)
         )
-        if note:
-            typer.echo(note)
         extractor = FeatureExtractor(
             families=chosen,
             channels=v.channels.value,
@@ -439,6 +437,8 @@ def compare(
             f"{cv_text} (seed {v.seed}), "
             f"{result.timing['total']:.1f} s"
         )
+        if features_note:
+            typer.echo(features_note)
         if result.settings.get("dropped_classes"):
             dropped = ", ".join(f"'{c}'" for c in result.settings["dropped_classes"])
             typer.echo(f"left out rare classes (--drop-rare): {dropped}")

@@ -188,11 +188,9 @@ def train(
                 "samples have several labels."
             )
         # The final fit sees every image: each class keeps all of its own.
-        chosen, note = default_families(
+        chosen, features_note = default_families(
             families, model, class_counts(ds.targets, ds.classes)
         )
-        if note:
-            typer.echo(note)
         extractor = FeatureExtractor(
             families=chosen,
             channels=channels.value,
@@ -237,6 +235,8 @@ def train(
             )
         labels = f" ({len(ds.classes)} labels)" if ds.multilabel else ""
         typer.echo(f"{model} fitted on {len(ds)} images of {ds.name}{labels} → {out}")
+        if features_note:
+            typer.echo(features_note)
 
     run_guarded(work)
 
