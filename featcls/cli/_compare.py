@@ -491,14 +491,12 @@ def _training_counts(ds, v, cv, sizes) -> dict:
 
     import numpy as np
 
-    if isinstance(cv, list):  # predefined folds
-        counts: dict = {}
-        for train, _ in cv:
-            part = class_counts(np.asarray(ds.targets)[train], ds.classes)
-            for c in class_counts(ds.targets, ds.classes):
-                counts[c] = min(counts.get(c, math.inf), part.get(c, 0))
+    counts = class_counts(ds.targets, ds.classes)
+    if isinstance(cv, list):  # predefined folds: counted in each training part
+        targets = np.asarray(ds.targets)
+        parts = [class_counts(targets[train], ds.classes) for train, _ in cv]
+        counts = {c: min(part.get(c, 0) for part in parts) for c in counts}
     else:
-        counts = class_counts(ds.targets, ds.classes)
         k = v.folds
         if v.drop_rare and not ds.multilabel:
             counts = {c: n for c, n in counts.items() if n >= k}
